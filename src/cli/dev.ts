@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { log } from '../log.js';
+import { defaultStateDir } from '../paths.js';
+import { parseQueueNames } from '../taskQueues.js';
+import { findTemporalCli } from '../temporal/cliBinary.js';
+import { temporalSettingsFromEnv } from '../temporal/connection.js';
+import { startDevServer } from '../temporal/devServer.js';
+import { shutdownSignal } from './shutdown.js';
+import { serveQueues } from './worker.js';
+
+interface DevOptions {
+  ip: string;
+  port: string;
+  uiPort: string;
+  stateDir: string;
+  queues: string;
+}
+
+function portOption(value: string, flag: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${flag}: expected a port 1-65535, got ${JSON.stringify(value)}`);
+  return port;
+}
+
+/**
+ * The main job on a laptop: a local Temporal dev server (unless TEMPORAL_ADDRESS points at one)
+ * and the workers, stopped together by Ctrl-C, the worker first.
+ */
+async function dev(opts: DevOptions): Promise<void> {
+  const queues = parseQueueNames(opts.queues);
+  const stop = shutdownSignal((signal) => log.info({ signal }, 'shutting down'));
+  const remote = temporalSettingsFromEnv();
+  if (remote) {
+    log.info({ address: remote.address }, 'TEMPORAL_ADDRESS is set: using that server, starting only the worker');
+    await serveQueues(remote, queues, stop);
+    return;
+  }
+  const binary = await findTemporalCli();
+  const server = await startDevServer({
+    binary,
+    stateDir: resolve(opts.stateDir),
+    ip: opts.ip,
+    port: portOption(opts.port, '--port'),
+    uiPort: portOption(opts.uiPort, '--ui-port'),
+  });
+  log.info({ address: server.address, db: server.dbFile, serverLog: server.logFile, serverPid: server.pid }, 'Temporal dev server ready');
+  process.stderr.write(`\n  Temporal Web UI: ${server.uiUrl}\n  Temporal address: ${server.address}  (Ctrl-C stops both)\n\n`);
+  let failure: Error | undefined;
+  let stopping = false;
+  const serverDied = server.exited.then((code) => {
+    if (!stopping) failure = new Error(`Temporal dev server exited unexpectedly (code ${code}); see ${server.logFile}`);
+  });
+  try {
+    await serveQueues({ address: server.address, namespace: server.namespace }, queues, Promise.race([stop, serverDied]));
+  } finally {
+    stopping = true;
+    await server.stop();
+    log.info('Temporal dev server stopped');
+  }
+  if (failure) throw failure;
+}
+
+export function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description('start a local Temporal dev server (state in --state-dir) and the workers; what `npm start` runs')
+    .option('--ip <ip>', 'address the server binds to', '127.0.0.1')
+    .option('--port <port>', 'Temporal frontend gRPC port', '7233')
+    .option('--ui-port <port>', 'Temporal Web UI port', '8233')
+    .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
+    .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
+    .addHelpText('after', '\nWith TEMPORAL_ADDRESS set, no server is started: the worker connects there (see `ipa worker --help`).')
+    .action(dev);
+}

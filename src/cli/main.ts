@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { configureLogger } from '../log.js';
+import { ipaVersion } from '../version.js';
+import { registerDevCommand } from './dev.js';
+import { registerPingCommand } from './ping.js';
+import { registerProfilesCommand } from './profiles.js';
+import { registerSetupCommand } from './setup.js';
+import { registerWorkerCommand } from './worker.js';
+
+const program = new Command('ipa')
+  .description('Inference pipeline adaptation: per pipeline, the most accurate config for the cost under a latency SLA')
+  .version(ipaVersion)
+  .option('--pretty', 'human-readable logs instead of JSON lines')
+  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.IPA_LOG_LEVEL ?? 'info')
+  .showHelpAfterError()
+  .hook('preAction', (cmd) => {
+    const { pretty, logLevel } = cmd.optsWithGlobals() as { pretty?: boolean; logLevel: string };
+    configureLogger({ ...(pretty !== undefined ? { pretty } : {}), level: logLevel });
+  });
+
+registerDevCommand(program);
+registerWorkerCommand(program);
+registerPingCommand(program);
+registerProfilesCommand(program);
+registerSetupCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`ipa: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

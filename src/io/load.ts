@@ -1,0 +1,50 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkPipelineAgainstProfiles, type PipelineSpec, parsePipelineSpec } from '../model/pipelineSpec.js';
+import { type ProfileSet, parseProfileSet } from '../model/profileSet.js';
+import { ValidationError } from '../model/validation.js';
+import { pipelinesDir, profileSetsDir } from '../paths.js';
+import { readJsonFile } from './jsonFile.js';
+
+export async function loadProfileSet(path: string): Promise<ProfileSet> {
+  return parseProfileSet(await readJsonFile(path), path);
+}
+
+/** Loads a pipeline spec; with `profiles`, also checks its variants and shapes against them. */
+export async function loadPipelineSpec(path: string, profiles?: ProfileSet): Promise<PipelineSpec> {
+  const spec = parsePipelineSpec(await readJsonFile(path), path);
+  if (profiles) checkPipelineAgainstProfiles(spec, profiles, path);
+  return spec;
+}
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+export async function loadAllProfileSets(dir = profileSetsDir): Promise<ProfileSet[]> {
+  return Promise.all((await jsonFiles(dir)).map(loadProfileSet));
+}
+
+/**
+ * Finds a profile set by file path, name or version, so that users and workflows can refer to
+ * a set by whatever they have at hand.
+ */
+export async function resolveProfileSet(ref: string, dir = profileSetsDir): Promise<ProfileSet> {
+  if (ref.endsWith('.json')) return loadProfileSet(ref);
+  const sets = await loadAllProfileSets(dir);
+  const found = sets.find((s) => s.version === ref || s.name === ref);
+  if (found) return found;
+  const known = sets.map((s) => `${s.name} (${s.version})`).join(', ') || 'none';
+  throw new ValidationError('profile set reference', [
+    { path: 'profiles', message: `no profile set ${JSON.stringify(ref)} in ${dir} (known: ${known})` },
+  ]);
+}
+
+/** Finds a pipeline spec by file path or by name under profiles/pipelines/. */
+export async function resolvePipelineSpec(ref: string, profiles?: ProfileSet, dir = pipelinesDir): Promise<PipelineSpec> {
+  return loadPipelineSpec(ref.endsWith('.json') ? ref : join(dir, `${ref}.json`), profiles);
+}

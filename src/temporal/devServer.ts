@@ -1,0 +1,170 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { log } from '../log.js';
+import { ensureSearchAttributes } from './searchAttributes.js';
+
+export interface DevServerOptions {
+  /** Temporal CLI binary (see findTemporalCli). */
+  binary: string;
+  /** Folder for the SQLite file, the server log and its pid; state survives restarts. */
+  stateDir: string;
+  ip?: string;
+  port?: number;
+  uiPort?: number;
+  /** No Web UI (tests that do not need it start faster). */
+  headless?: boolean;
+  namespace?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  dbFile: string;
+  logFile: string;
+  pid: number;
+  /** Settles when the server process exits, with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return true;
+    await sleep(100);
+  }
+  return !alive(pid);
+}
+
+/**
+ * A previous `ipa dev` killed with SIGKILL leaves its server running on our SQLite file; a second
+ * server on the same file would fail or corrupt it, so that orphan is stopped first.
+ */
+async function stopOrphan(pidFile: string, dbFile: string): Promise<void> {
+  const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || !alive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.split('\0').includes(dbFile)) return;
+  log.warn({ pid, dbFile }, 'stopping a Temporal dev server left behind by an earlier run');
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
+}
+
+async function tail(file: string, lines = 20): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+async function probeFrontend(address: string, namespace: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '1s' });
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close();
+  }
+}
+
+async function probeUi(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `temporal server start-dev` on a persistent SQLite file, waits until the frontend and
+ * the UI answer, and registers ipa's search attributes.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const port = options.port ?? 7233;
+  const uiPort = options.uiPort ?? port + 1000;
+  const namespace = options.namespace ?? 'default';
+  const address = `${ip}:${port}`;
+  await mkdir(options.stateDir, { recursive: true });
+  const dbFile = join(options.stateDir, 'temporal.db');
+  const logFile = join(options.stateDir, 'temporal.log');
+  const pidFile = join(options.stateDir, 'temporal.pid');
+  await stopOrphan(pidFile, dbFile);
+
+  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', ip, '--port', String(port), '--log-level', 'warn'];
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  if (options.headless) args.push('--headless');
+  else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+
+  const logFd = openSync(logFile, 'a');
+  // Its own process group: a terminal's Ctrl-C reaches only ipa, which stops the worker first
+  // and the server after it, so the worker never loses its server mid-shutdown.
+  const child: ChildProcess = spawn(options.binary, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${options.binary}`);
+  await writeFile(pidFile, String(pid));
+  const killOnExit = () => alive(pid) && process.kill(pid, 'SIGKILL');
+  process.on('exit', killOnExit);
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+  });
+
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    if (!hasExited) {
+      child.kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), sleep(15_000, false, { ref: false })]);
+      if (!done) {
+        log.warn({ pid }, 'Temporal dev server did not stop in 15 s; killing it');
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await rm(pidFile, { force: true });
+  };
+
+  const uiUrl = options.headless ? undefined : `http://${ip}:${uiPort}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (hasExited) {
+      await rm(pidFile, { force: true });
+      throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await tail(logFile)}`);
+    }
+    if ((await probeFrontend(address, namespace)) && (!uiUrl || (await probeUi(uiUrl)))) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Temporal dev server did not answer on ${address} within the timeout (log ${logFile}):\n${await tail(logFile)}`);
+    }
+    await sleep(250);
+  }
+
+  const connection = await Connection.connect({ address });
+  try {
+    const added = await ensureSearchAttributes(connection, namespace);
+    if (added.length > 0) log.info({ added }, 'registered search attributes');
+  } finally {
+    await connection.close();
+  }
+  return { address, namespace, ...(uiUrl ? { uiUrl } : {}), dbFile, logFile, pid, exited, stop };
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { projectRoot } from '../../src/paths.js';
+import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { ping } from '../../src/workflows/ping.js';
+import { freePort } from '../helpers/ports.js';
+import { groupAlive, isAlive, type Started, startInGroup, waitUntil } from '../helpers/processes.js';
+
+/**
+ * `npm start` as a newcomer runs it: a real dev server on a persistent SQLite file, the Web UI,
+ * the worker; Ctrl-C stops everything. Ports and state dir are private to the test.
+ */
+describe('npm start', () => {
+  let stateDir: string;
+  let port: number;
+  let uiPort: number;
+  const started: Started[] = [];
+
+  after(async () => {
+    for (const s of started) if (s.child.pid && groupAlive(s.child.pid)) process.kill(-s.child.pid, 'SIGKILL');
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<{ run: Started; serverPid: number }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, IPA_LOG_LEVEL: 'info' };
+    delete env.TEMPORAL_ADDRESS;
+    const run = startInGroup('npm', ['start', '--', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir], {
+      cwd: projectRoot,
+      env,
+    });
+    started.push(run);
+    const ready = await run.waitFor(/"serverPid":(\d+)[^\n]*"msg":"Temporal dev server ready"/, 120_000);
+    await run.waitFor(/"msg":"worker polling"/, 60_000);
+    assert.match(run.output(), new RegExp(`Temporal Web UI: http://127.0.0.1:${uiPort}`));
+    return { run, serverPid: Number(ready[1]) };
+  }
+
+  async function withClient<T>(fn: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      return await fn(new Client({ connection }), connection);
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async function stopWith(run: Started, serverPid: number, signal: 'SIGINT' | 'SIGTERM', whole: boolean) {
+    const pid = run.child.pid as number;
+    process.kill(whole ? -pid : pid, signal);
+    const code = await run.exited;
+    assert.equal(code, 0, `exit code after ${signal}:\n${run.output()}`);
+    assert.ok(await waitUntil(() => !groupAlive(pid), 5000), 'processes of the npm start group left behind');
+    assert.ok(await waitUntil(() => !isAlive(serverPid), 5000), `Temporal server ${serverPid} left behind`);
+  }
+
+  it('serves the UI and the worker, and stops cleanly on Ctrl-C', async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'ipa-start-'));
+    port = await freePort();
+    uiPort = await freePort();
+    const { run, serverPid } = await start();
+
+    const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+    assert.equal(ui.status, 200);
+
+    await withClient(async (client, connection) => {
+      const result = await client.workflow.execute(ping, { taskQueue: TASK_QUEUES.adapt, workflowId: 'smoke-ping', args: [{}] });
+      assert.equal(result.activityWorker.taskQueue, 'ipa-adapt');
+      const attributes = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      assert.ok(attributes.customAttributes && 'IpaPipeline' in attributes.customAttributes);
+      assert.ok('IpaSlaMs' in attributes.customAttributes);
+    });
+    assert.ok((await stat(join(stateDir, 'temporal.db'))).size > 0);
+
+    await stopWith(run, serverPid, 'SIGINT', true);
+  });
+
+  it('reuses the SQLite state on a second start and stops on SIGTERM', async () => {
+    const { run, serverPid } = await start();
+    assert.doesNotMatch(run.output(), /registered search attributes/);
+    await withClient(async (client) => {
+      const description = await client.workflow.getHandle('smoke-ping').describe();
+      assert.equal(description.status.name, 'COMPLETED');
+    });
+    await stopWith(run, serverPid, 'SIGTERM', false);
+  });
+});
+
+describe('ipa dev after a crash', () => {
+  it('stops the Temporal server a killed run left behind and starts on the same state', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ipa-crash-'));
+    const port = await freePort();
+    const uiPort = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.TEMPORAL_ADDRESS;
+    const args = ['bin/ipa.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir];
+    const first = startInGroup(process.execPath, args, { cwd: projectRoot, env });
+    const second = { run: undefined as Started | undefined };
+    try {
+      const orphan = Number((await first.waitFor(/"serverPid":(\d+)/, 120_000))[1]);
+      await first.waitFor(/"msg":"worker polling"/, 60_000);
+      process.kill(first.child.pid as number, 'SIGKILL');
+      await first.exited;
+      assert.ok(isAlive(orphan), 'the server outlives a SIGKILLed ipa dev (it is what this test is about)');
+
+      second.run = startInGroup(process.execPath, args, { cwd: projectRoot, env });
+      await second.run.waitFor(/left behind by an earlier run/, 60_000);
+      const fresh = Number((await second.run.waitFor(/"serverPid":(\d+)/, 120_000))[1]);
+      await second.run.waitFor(/"msg":"worker polling"/, 60_000);
+      assert.notEqual(fresh, orphan);
+      assert.ok(!isAlive(orphan), `orphan server ${orphan} still running`);
+
+      process.kill(second.run.child.pid as number, 'SIGINT');
+      assert.equal(await second.run.exited, 0, second.run.output());
+      assert.ok(await waitUntil(() => !isAlive(fresh), 5000));
+    } finally {
+      for (const run of [first, second.run]) if (run?.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});

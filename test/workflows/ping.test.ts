@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { installRuntime } from '../../src/temporal/runtime.js';
+import { createWorkers, runWorkers } from '../../src/worker.js';
+import { ping } from '../../src/workflows/ping.js';
+import { startTestServer } from '../helpers/temporal.js';
+
+describe('ping workflow on a real Temporal dev server', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+  let stop: () => void;
+
+  before(async () => {
+    installRuntime();
+    env = await startTestServer();
+    workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt', 'profile-cpu']);
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    running = runWorkers(workers, stopped);
+  });
+
+  after(async () => {
+    stop();
+    await running;
+    await env?.teardown();
+  });
+
+  it('runs the workflow on ipa-adapt and its activity on the same queue', async () => {
+    const result = await env.client.workflow.execute(ping, {
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'ping-adapt',
+      args: [{}],
+    });
+    assert.equal(result.workflowQueue, 'ipa-adapt');
+    assert.equal(result.activityWorker.taskQueue, 'ipa-adapt');
+    assert.equal(result.activityWorker.pid, process.pid);
+  });
+
+  it('routes the activity to the profiling queue when asked', async () => {
+    const result = await env.client.workflow.execute(ping, {
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'ping-profile-cpu',
+      args: [{ activityQueue: TASK_QUEUES['profile-cpu'] }],
+    });
+    assert.equal(result.activityWorker.taskQueue, 'ipa-profile-cpu');
+  });
+
+  it('records the run in the server history', async () => {
+    const handle = env.client.workflow.getHandle('ping-adapt');
+    const description = await handle.describe();
+    assert.equal(description.status.name, 'COMPLETED');
+    assert.equal(description.taskQueue, 'ipa-adapt');
+  });
+});
