@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { projectRoot } from '../../src/paths.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { findTemporalCli } from '../../src/temporal/cliBinary.js';
+import { startDevServer } from '../../src/temporal/devServer.js';
 import { ping } from '../../src/workflows/ping.js';
 import { freePort } from '../helpers/ports.js';
 import { groupAlive, isAlive, type Started, startInGroup, waitUntil } from '../helpers/processes.js';
+
+const exec = promisify(execFile);
 
 /**
  * `npm start` as a newcomer runs it: a real dev server on a persistent SQLite file, the Web UI,
@@ -118,6 +124,34 @@ describe('ipa dev after a crash', () => {
       assert.ok(await waitUntil(() => !isAlive(fresh), 5000));
     } finally {
       for (const run of [first, second.run]) if (run?.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ipa dev with TEMPORAL_ADDRESS', () => {
+  it('starts no server, only the worker, which serves workflows started with the temporal CLI', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ipa-remote-'));
+    const binary = await findTemporalCli();
+    const server = await startDevServer({ binary, stateDir, port: await freePort(), headless: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' };
+    const run = startInGroup(process.execPath, ['bin/ipa.js', 'dev', '--state-dir', join(stateDir, 'unused')], { cwd: projectRoot, env });
+    try {
+      await run.waitFor(/"msg":"worker polling"/, 60_000);
+      assert.match(run.output(), /TEMPORAL_ADDRESS is set: using that server/);
+      assert.doesNotMatch(run.output(), /Temporal dev server ready/);
+      const { stdout } = await exec(
+        binary,
+        ['workflow', 'execute', '--address', server.address, '--type', 'ping', '--task-queue', 'ipa-adapt', '--input', '{}', '-o', 'json'],
+        { timeout: 30_000 },
+      );
+      assert.match(stdout, /"taskQueue": "ipa-adapt"/);
+      process.kill(run.child.pid as number, 'SIGINT');
+      assert.equal(await run.exited, 0, run.output());
+      assert.ok(isAlive(server.pid), 'a server ipa did not start must survive its shutdown');
+    } finally {
+      if (run.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      await server.stop();
       await rm(stateDir, { recursive: true, force: true });
     }
   });
