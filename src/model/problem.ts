@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { dnsLabel, noDuplicates, nonNegativeNumber, positiveInt, positiveNumber, variantName } from './fields.js';
+import { pasMethod } from './pipelineSpec.js';
+import { parseWith } from './validation.js';
+
+/**
+ * One self-contained optimisation instance: everything the optimizer reads, with latencies
+ * already at the SLA's percentile. `ipa optimize --instance FILE` takes this format, and a
+ * pipeline spec plus a profile set and a load are turned into it.
+ */
+const batchRow = z.strictObject({
+  batch: positiveInt,
+  latencyMs: positiveNumber,
+  throughputRps: positiveNumber,
+});
+
+const shapeRows = z.strictObject({
+  name: dnsLabel,
+  cpu: nonNegativeNumber,
+  gpu: nonNegativeNumber,
+  /** Empty when the variant was never profiled on this shape (kept to explain why it is out). */
+  batches: z.array(batchRow).superRefine((rows, ctx) => {
+    rows.forEach((row, i) => {
+      const previous = rows[i - 1];
+      if (previous && row.batch <= previous.batch) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'batch'],
+          message: `batch rows must be in increasing order, got batch ${row.batch} after ${previous.batch}`,
+        });
+      }
+    });
+  }),
+});
+
+const variantRows = z.strictObject({
+  name: variantName,
+  /** Accuracy in percent, as published for the variant. */
+  accuracy: z.number().min(0).max(100),
+  shapes: z
+    .array(shapeRows)
+    .min(1)
+    .superRefine(noDuplicates('shape', (s) => s.name, { arrayPath: 'shapes', field: 'name' })),
+});
+
+const stage = z.strictObject({
+  name: dnsLabel,
+  variants: z
+    .array(variantRows)
+    .min(1, 'a stage needs at least one variant')
+    .superRefine(noDuplicates('variant', (v) => v.name, { arrayPath: 'variants', field: 'name' })),
+  maxReplicas: positiveInt.optional(),
+  maxBatch: positiveInt.optional(),
+});
+
+export const problemSchema = z.strictObject({
+  name: z.string().optional(),
+  slaMs: positiveNumber,
+  /** Arrival rate λ in requests/s the config must sustain (the forecast). */
+  load: nonNegativeNumber,
+  objective: z.strictObject({
+    alpha: nonNegativeNumber,
+    beta: nonNegativeNumber,
+    gamma: nonNegativeNumber,
+    accuracy: pasMethod,
+  }),
+  limits: z.strictObject({
+    maxReplicas: positiveInt,
+    maxBatch: positiveInt,
+    maxBatchWaitMs: nonNegativeNumber,
+  }),
+  cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }),
+  stages: z
+    .array(stage)
+    .min(1, 'a pipeline needs at least one stage')
+    .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
+});
+
+export type Problem = z.output<typeof problemSchema>;
+export type ProblemStage = Problem['stages'][number];
+export type ProblemVariant = ProblemStage['variants'][number];
+export type ProblemShape = ProblemVariant['shapes'][number];
+
+export function parseProblem(input: unknown, source = 'optimisation instance'): Problem {
+  return parseWith(problemSchema, input, source);
+}

@@ -1,0 +1,76 @@
+import type { PasMethod } from '../model/pipelineSpec.js';
+import type { Problem } from '../model/problem.js';
+import { linearAccuracyWeight, type Option, removeDominated, type StageOptions } from './options.js';
+
+/**
+ * The optimisation model, built apart from any solver: one binary per option, one
+ * "exactly one" row per stage, one latency row `Σ latency ≤ slaMs`, and the objective
+ * `α·PAS − Σ penalty`. HiGHS, branch and bound and brute force all solve this same object.
+ */
+export interface ChoiceModel {
+  stages: Option[][];
+  slaMs: number;
+  pas: PasMethod;
+  alpha: number;
+}
+
+export interface Solution {
+  status: 'optimal' | 'infeasible';
+  /** Index into model.stages[s] per stage when optimal. */
+  choice?: number[];
+  /** Branch-and-bound nodes, HiGHS re-solves, or combinations tried. */
+  work: number;
+}
+
+export type Solver = (model: ChoiceModel) => Solution;
+
+export function buildChoiceModel(problem: Problem, stages: StageOptions[]): ChoiceModel {
+  return {
+    stages: stages.map((s) => s.options),
+    slaMs: problem.slaMs,
+    pas: problem.objective.accuracy,
+    alpha: problem.objective.alpha,
+  };
+}
+
+/** Summed in stage order everywhere, so every solver judges the same float the same way. */
+export function latencyOf(options: readonly Option[]): number {
+  let total = 0;
+  for (const o of options) total += o.latencyMs;
+  return total;
+}
+
+export function pasOf(pas: PasMethod, options: readonly Option[]): number {
+  if (pas === 'multiply') return options.reduce((p, o) => p * o.accuracy, 1);
+  const sum = options.reduce((p, o) => p + o.accuracy, 0);
+  return pas === 'average' ? sum / options.length : sum;
+}
+
+export function objectiveOf(model: ChoiceModel, options: readonly Option[]): number {
+  let penalty = 0;
+  for (const o of options) penalty += o.penalty;
+  return model.alpha * pasOf(model.pas, options) - penalty;
+}
+
+export function chosen(model: ChoiceModel, choice: readonly number[]): Option[] {
+  return choice.map((i, s) => model.stages[s]?.[i] as Option);
+}
+
+/** An option's own share of a linear objective: α·w·a − penalty. */
+export function linearValue(model: ChoiceModel, option: Option): number {
+  return model.alpha * linearAccuracyWeight(model.pas, model.stages.length) * option.accuracy - option.penalty;
+}
+
+/**
+ * What an option shows the objective, larger is better: for a linear PAS its value and its
+ * latency; for multiply its accuracy, penalty and latency separately (the product couples stages).
+ */
+export function dominanceCriteria(model: ChoiceModel): (o: Option) => number[] {
+  if (model.pas === 'multiply') return (o) => [o.accuracy, -o.penalty, -o.latencyMs];
+  return (o) => [linearValue(model, o), -o.latencyMs];
+}
+
+export function pruneDominated(model: ChoiceModel, stages: StageOptions[]): StageOptions[] {
+  const criteria = dominanceCriteria(model);
+  return stages.map((s) => removeDominated(s, criteria));
+}

@@ -1,0 +1,230 @@
+import type { PasMethod } from '../model/pipelineSpec.js';
+import type { Problem } from '../model/problem.js';
+
+/** One way to run a stage at the problem's load: (variant, shape, batch) with its replica count. */
+export interface Option {
+  stage: number;
+  variant: string;
+  shape: string;
+  batch: number;
+  /** Accuracy as a fraction (percent / 100), the stage's a_s in PAS. */
+  accuracy: number;
+  profileLatencyMs: number;
+  batchWaitMs: number;
+  /** profileLatencyMs + batchWaitMs: what the option adds to the end-to-end latency. */
+  latencyMs: number;
+  /** Per replica. */
+  throughputRps: number;
+  replicas: number;
+  /** Totals over all replicas. */
+  cpu: number;
+  gpu: number;
+  cost: number;
+  /** β·cost + γ·batch: the part of the objective that does not depend on accuracy. */
+  penalty: number;
+}
+
+export type ExclusionReason = 'missing-profile' | 'over-max-batch' | 'over-max-replicas' | 'under-replicated' | 'constrained' | 'dominated';
+
+export interface Exclusion {
+  stage: number;
+  variant: string;
+  shape: string;
+  batch?: number;
+  reason: ExclusionReason;
+  detail: string;
+  /** For over-max-replicas: what the load would need. */
+  replicasNeeded?: number;
+  throughputRps?: number;
+}
+
+/** Constraints on one stage: baselines (fa2 fixes the variant, rim the replicas) and explanations. */
+export interface StageRestriction {
+  variant?: string;
+  shape?: string;
+  batch?: number;
+  replicas?: number;
+  excludeVariant?: string;
+}
+
+export interface StageOptions {
+  name: string;
+  maxReplicas: number;
+  options: Option[];
+  excluded: Exclusion[];
+}
+
+/** What the optimizer may relax when asked which limit binds. */
+export interface Relaxation {
+  maxReplicas?: number;
+  maxBatch?: number;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+/** Minimal replicas for a fixed option are optimal: more only add cost. */
+export function replicasFor(load: number, throughputRps: number): number {
+  return Math.max(1, Math.ceil(load / throughputRps));
+}
+
+/** The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). */
+export function batchWaitMs(batch: number, load: number, maxBatchWaitMs: number): number {
+  if (batch === 1) return 0;
+  if (load === 0) return maxBatchWaitMs;
+  return Math.min(((batch - 1) / load) * 1000, maxBatchWaitMs);
+}
+
+/**
+ * Every candidate option of every stage at the problem's load, and for each option left out the
+ * reason, so a decision can explain itself. Dominated options are not removed here (see
+ * removeDominated): which options dominate depends on the objective and on capacity.
+ */
+export function buildOptions(
+  problem: Problem,
+  restrictions: (StageRestriction | undefined)[] = [],
+  relax: Relaxation = {},
+): StageOptions[] {
+  const { load, limits, cost, objective } = problem;
+  return problem.stages.map((stage, s) => {
+    const r = restrictions[s] ?? {};
+    const maxReplicas = relax.maxReplicas ?? stage.maxReplicas ?? limits.maxReplicas;
+    const maxBatch = relax.maxBatch ?? stage.maxBatch ?? limits.maxBatch;
+    const options: Option[] = [];
+    const excluded: Exclusion[] = [];
+    const profiledBatches = [...new Set(stage.variants.flatMap((v) => v.shapes.flatMap((h) => h.batches.map((b) => b.batch))))].sort(
+      (a, b) => a - b,
+    );
+    for (const variant of stage.variants) {
+      for (const shape of variant.shapes) {
+        const where = `${variant.name}/${shape.name}`;
+        if (
+          (r.variant !== undefined && r.variant !== variant.name) ||
+          r.excludeVariant === variant.name ||
+          (r.shape !== undefined && r.shape !== shape.name)
+        ) {
+          excluded.push({
+            stage: s,
+            variant: variant.name,
+            shape: shape.name,
+            reason: 'constrained',
+            detail: `${where} is ruled out by the constraint`,
+          });
+          continue;
+        }
+        if (shape.batches.length === 0) {
+          excluded.push({
+            stage: s,
+            variant: variant.name,
+            shape: shape.name,
+            reason: 'missing-profile',
+            detail: `${where} has no profile`,
+          });
+          continue;
+        }
+        for (const batch of profiledBatches) {
+          if (!shape.batches.some((row) => row.batch === batch)) {
+            excluded.push({
+              stage: s,
+              variant: variant.name,
+              shape: shape.name,
+              batch,
+              reason: 'missing-profile',
+              detail: `${where} has no profile row for batch ${batch}`,
+            });
+          }
+        }
+        for (const row of shape.batches) {
+          const id = { stage: s, variant: variant.name, shape: shape.name, batch: row.batch };
+          if (r.batch !== undefined && r.batch !== row.batch) {
+            excluded.push({ ...id, reason: 'constrained', detail: `${where} batch ${row.batch} is ruled out by the constraint` });
+            continue;
+          }
+          if (row.batch > maxBatch) {
+            excluded.push({ ...id, reason: 'over-max-batch', detail: `batch ${row.batch} > maxBatch ${maxBatch}` });
+            continue;
+          }
+          const needed = replicasFor(load, row.throughputRps);
+          if (r.replicas !== undefined && r.replicas < needed) {
+            excluded.push({
+              ...id,
+              reason: 'under-replicated',
+              detail: `${r.replicas} replicas × ${fmt(row.throughputRps)} rps of ${where} batch ${row.batch} < ${fmt(load)} rps`,
+            });
+            continue;
+          }
+          const replicas = r.replicas ?? needed;
+          if (replicas > maxReplicas) {
+            excluded.push({
+              ...id,
+              reason: 'over-max-replicas',
+              detail: `${fmt(load)} rps needs ${replicas} replicas of ${where} batch ${row.batch} > maxReplicas ${maxReplicas}`,
+              replicasNeeded: replicas,
+              throughputRps: row.throughputRps,
+            });
+            continue;
+          }
+          const wait = batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
+          const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
+          options.push({
+            ...id,
+            accuracy: variant.accuracy / 100,
+            profileLatencyMs: row.latencyMs,
+            batchWaitMs: wait,
+            latencyMs: row.latencyMs + wait,
+            throughputRps: row.throughputRps,
+            replicas,
+            cpu: replicas * shape.cpu,
+            gpu: replicas * shape.gpu,
+            cost: optionCost,
+            penalty: objective.beta * optionCost + objective.gamma * row.batch,
+          });
+        }
+      }
+    }
+    return { name: stage.name, maxReplicas, options, excluded };
+  });
+}
+
+/** The accuracy weight of one stage in a linear PAS: 1 for sum, 1/|S| for average. */
+export function linearAccuracyWeight(pas: PasMethod, stageCount: number): number {
+  return pas === 'average' ? 1 / stageCount : 1;
+}
+
+/**
+ * Removes options no better than another option of the same stage in every criterion the
+ * objective can see (each criterion: larger is better). Ties keep the first option.
+ */
+export function removeDominated(stage: StageOptions, criteria: (o: Option) => number[]): StageOptions {
+  const keys = stage.options.map(criteria);
+  const kept: Option[] = [];
+  const excluded = [...stage.excluded];
+  stage.options.forEach((option, i) => {
+    const ki = keys[i] as number[];
+    const by = stage.options.findIndex((_, j) => {
+      if (j === i) return false;
+      const kj = keys[j] as number[];
+      let strictly = false;
+      for (let c = 0; c < ki.length; c++) {
+        const a = kj[c] as number;
+        const b = ki[c] as number;
+        if (a < b) return false;
+        if (a > b) strictly = true;
+      }
+      return strictly || j < i;
+    });
+    if (by === -1) {
+      kept.push(option);
+    } else {
+      const d = stage.options[by] as Option;
+      excluded.push({
+        stage: option.stage,
+        variant: option.variant,
+        shape: option.shape,
+        batch: option.batch,
+        reason: 'dominated',
+        detail: `dominated by ${d.variant}/${d.shape} batch ${d.batch}`,
+      });
+    }
+  });
+  return { ...stage, options: kept, excluded };
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { resolveProfileSet } from '../../src/io/load.js';
+import type { PasMethod } from '../../src/model/pipelineSpec.js';
+import type { Problem } from '../../src/model/problem.js';
+import type { ProfileSet } from '../../src/model/profileSet.js';
+import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
+import { randomProblem, seededRandom } from '../../src/optimizer/syntheticProblems.js';
+
+const optimum = (problem: Problem, method: Method) => optimumValue(solveProblem(problem, method));
+
+function assertSame(problem: Problem, reference: number | undefined, got: number | undefined, label: string) {
+  assert.equal(
+    got === undefined,
+    reference === undefined,
+    `${label}: feasibility differs (${got} vs brute ${reference}) on ${JSON.stringify(problem)}`,
+  );
+  if (reference === undefined || got === undefined) return;
+  assert.ok(Math.abs(got - reference) <= 1e-9 * Math.max(1, Math.abs(reference)), `${label}: objective ${got} vs brute ${reference}`);
+}
+
+describe('exact solvers against brute force', () => {
+  let profiles: ProfileSet;
+  before(async () => {
+    await loadHighsSolver();
+    profiles = await resolveProfileSet('measured-h200');
+  });
+
+  for (const pas of ['sum', 'average', 'multiply'] as PasMethod[]) {
+    it(`agree on 500 seeded random instances with ${pas} PAS`, () => {
+      const random = seededRandom({ sum: 1, average: 2, multiply: 3 }[pas]);
+      let infeasible = 0;
+      for (let i = 0; i < 500; i++) {
+        const problem = randomProblem(profiles, pas, random, {
+          maxStages: 4,
+          maxVariants: 5,
+          maxShapes: 5,
+          maxBatches: 7,
+          maxCombinations: 50_000,
+        });
+        const reference = optimum(problem, 'brute');
+        if (reference === undefined) infeasible += 1;
+        assertSame(problem, reference, optimum(problem, 'highs'), `${pas} #${i} highs`);
+        assertSame(problem, reference, optimum(problem, 'bnb'), `${pas} #${i} branch and bound`);
+      }
+      // The generator must exercise both outcomes, or the comparison proves little.
+      assert.ok(infeasible > 25 && infeasible < 475, `infeasible instances: ${infeasible} of 500`);
+    });
+  }
+});
