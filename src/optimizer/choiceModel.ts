@@ -41,6 +41,7 @@ export function latencyOf(options: readonly Option[]): number {
 }
 
 export function pasOf(pas: PasMethod, options: readonly Option[]): number {
+  if (options.length === 0) return 0;
   if (pas === 'multiply') return options.reduce((p, o) => p * o.accuracy, 1);
   const sum = options.reduce((p, o) => p + o.accuracy, 0);
   return pas === 'average' ? sum / options.length : sum;

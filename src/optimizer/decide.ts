@@ -67,7 +67,7 @@ function stageDecision(problem: Problem, option: Option): StageDecision {
 }
 
 /** Predicted figures of a config, from the same functions the solvers use. */
-function evaluate(problem: Problem, options: Option[]) {
+export function evaluate(problem: Problem, options: Option[]) {
   const { alpha, beta, gamma } = problem.objective;
   const pas = pasOf(problem.objective.accuracy, options);
   const cost = options.reduce((t, o) => t + o.cost, 0);
@@ -118,12 +118,12 @@ function infeasibleReasons(problem: Problem, stages: StageOptions[]): string[] {
  * constraints, with replicas to cover the load up to the cap. It keeps as much traffic flowing
  * as the limits allow.
  */
-function fallbackOptions(problem: Problem, restrictions: (StageRestriction | undefined)[]): Option[] {
+function fallbackOptions(problem: Problem, restrictions: (StageRestriction | undefined)[]): Option[] | undefined {
   const { load, limits, cost, objective } = problem;
-  return problem.stages.map((stage, s) => {
+  const pick = (s: number, maxBatch: number): Option | undefined => {
+    const stage = problem.stages[s] as Problem['stages'][number];
     const r = restrictions[s] ?? {};
     const maxReplicas = stage.maxReplicas ?? limits.maxReplicas;
-    const maxBatch = stage.maxBatch ?? limits.maxBatch;
     let best: Option | undefined;
     for (const variant of stage.variants) {
       if (r.variant !== undefined && r.variant !== variant.name) continue;
@@ -154,9 +154,17 @@ function fallbackOptions(problem: Problem, restrictions: (StageRestriction | und
         }
       }
     }
-    if (!best) throw new Error(`stage ${stage.name}: no profiled option at all, not even for a fallback`);
     return best;
-  });
+  };
+  const options: Option[] = [];
+  for (let s = 0; s < problem.stages.length; s++) {
+    const stage = problem.stages[s] as Problem['stages'][number];
+    // Past maxBatch only when nothing within it is profiled: some config beats none.
+    const best = pick(s, stage.maxBatch ?? limits.maxBatch) ?? pick(s, Number.POSITIVE_INFINITY);
+    if (!best) return undefined;
+    options.push(best);
+  }
+  return options;
 }
 
 function explain(
@@ -261,7 +269,7 @@ export function decide(problem: Problem, options: OptimizeOptions = {}): Decisio
     feasible: false,
     fallback: true,
     ...common,
-    ...evaluate(problem, fallbackOptions(problem, restrictions)),
+    ...evaluate(problem, fallbackOptions(problem, restrictions) ?? []),
     solver,
     explanation: { summary: `infeasible: ${infeasible.join('; ')}; fallback config applied`, binding: [], alternatives: [], infeasible },
   };

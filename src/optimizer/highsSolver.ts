@@ -7,6 +7,12 @@ type Loader = typeof highsModule.default;
 const loadHighs: Loader = typeof highsModule === 'function' ? (highsModule as Loader) : highsModule.default;
 
 let instance: Highs | undefined;
+let reloads = 0;
+
+/** How many times the WASM module was re-created after an error (for the endurance test and logs). */
+export function highsReloads(): number {
+  return reloads;
+}
 
 /** Loads the WASM module once per process; call before solveHighs. */
 export async function loadHighsSolver(): Promise<void> {
@@ -18,52 +24,75 @@ export async function loadHighsSolver(): Promise<void> {
  * calls, and a new module starts from clean memory.
  */
 export async function reloadHighsSolver(): Promise<void> {
+  reloads += 1;
   instance = await loadHighs();
 }
 
 const exact = { output_flag: false, mip_rel_gap: 0, mip_abs_gap: 0 } as const;
 
-/**
- * The multiple-choice MILP for a linear PAS (sum, average) on HiGHS. HiGHS accepts a latency row
- * violated within its feasibility tolerance; such an answer is checked exactly, cut off with a
- * no-good row and the model re-solved, so the result is exact to the last float.
- */
-export function solveHighs(model: ChoiceModel): Solution {
-  if (model.pas === 'multiply') throw new Error('solveHighs: multiply PAS is not linear; use branch and bound');
-  const highs = instance;
-  if (!highs) throw new Error('solveHighs: call loadHighsSolver() first');
-  const n = model.stages.length;
-  if (model.stages.some((s) => s.length === 0)) return { status: 'infeasible', work: 0 };
-  const columns = model.stages.flatMap((options, s) => options.map((option, i) => ({ s, i, option })));
-  const numCols = columns.length;
-  const starts = new Int32Array(numCols + 1);
-  const indices = new Int32Array(2 * numCols);
-  const values = new Float64Array(2 * numCols);
-  const colCost = new Float64Array(numCols);
-  columns.forEach(({ s, option }, c) => {
-    starts[c] = 2 * c;
-    indices[2 * c] = s;
-    values[2 * c] = 1;
-    indices[2 * c + 1] = n;
-    values[2 * c + 1] = option.latencyMs;
-    colCost[c] = linearValue(model, option);
-  });
-  starts[numCols] = 2 * numCols;
-  const rowLower = new Float64Array(n + 1).fill(1);
-  const rowUpper = new Float64Array(n + 1).fill(1);
-  rowLower[n] = Number.NEGATIVE_INFINITY;
-  rowUpper[n] = model.slaMs;
+/** One item of a multiple-choice knapsack: its objective value and its weight in each resource row. */
+export interface Item {
+  value: number;
+  weights: readonly number[];
+}
 
+export interface MultipleChoiceKnapsack {
+  /** Choose exactly one item per group. */
+  groups: readonly (readonly Item[])[];
+  /** Σ weights[k] of the chosen items ≤ capacities[k], for each resource row k. */
+  capacities: readonly number[];
+  /** The exact check of a choice against the rows; HiGHS itself allows its feasibility tolerance. */
+  fits: (choice: readonly number[]) => boolean;
+}
+
+/**
+ * Maximises Σ value over one item per group under the resource rows, on HiGHS, with no MIP gap.
+ * An answer that breaks a row by less than HiGHS's tolerance is cut off with a no-good row and
+ * the model re-solved, so the result is exact to the last float.
+ */
+export function solveMultipleChoice(problem: MultipleChoiceKnapsack): Solution {
+  const highs = instance;
+  if (!highs) throw new Error('HiGHS is not loaded: call loadHighsSolver() first');
+  const { groups, capacities } = problem;
+  if (groups.some((g) => g.length === 0)) return { status: 'infeasible', work: 0 };
+  const n = groups.length;
+  const k = capacities.length;
+  const columns = groups.flatMap((items, g) => items.map((item, i) => ({ g, i, item })));
+  const numCols = columns.length;
+  const numRows = n + k;
+  const perColumn = 1 + k;
+  const starts = new Int32Array(numCols + 1);
+  const indices = new Int32Array(perColumn * numCols);
+  const values = new Float64Array(perColumn * numCols);
+  const colCost = new Float64Array(numCols);
+  columns.forEach(({ g, item }, c) => {
+    const at = perColumn * c;
+    starts[c] = at;
+    indices[at] = g;
+    values[at] = 1;
+    for (let r = 0; r < k; r++) {
+      indices[at + 1 + r] = n + r;
+      values[at + 1 + r] = item.weights[r] as number;
+    }
+    colCost[c] = item.value;
+  });
+  starts[numCols] = perColumn * numCols;
+  const rowLower = new Float64Array(numRows).fill(1);
+  const rowUpper = new Float64Array(numRows).fill(1);
+  capacities.forEach((capacity, r) => {
+    rowLower[n + r] = Number.NEGATIVE_INFINITY;
+    rowUpper[n + r] = capacity;
+  });
   const lp = highs.createModel({
     numCols,
-    numRows: n + 1,
+    numRows,
     sense: highs.constants.objectiveSense.maximize,
     colCost,
     colLower: new Float64Array(numCols),
     colUpper: new Float64Array(numCols).fill(1),
     rowLower,
     rowUpper,
-    matrix: { format: 'csc', numRows: n + 1, numCols, starts, indices, values },
+    matrix: { format: 'csc', numRows, numCols, starts, indices, values },
     integrality: new Int32Array(numCols).fill(highs.constants.variableType.integer),
   });
   try {
@@ -75,15 +104,25 @@ export function solveHighs(model: ChoiceModel): Solution {
       if (status !== highs.constants.modelStatus.optimal) throw new Error(`HiGHS ended with model status ${status}`);
       const x = lp.getSolution().colValue;
       const choice = new Array<number>(n).fill(-1);
-      columns.forEach(({ s, i }, c) => {
-        if ((x[c] as number) > 0.5) choice[s] = i;
+      columns.forEach(({ g, i }, c) => {
+        if ((x[c] as number) > 0.5) choice[g] = i;
       });
-      if (choice.includes(-1)) throw new Error('HiGHS returned a solution without an option for every stage');
-      if (latencyOf(chosen(model, choice)) <= model.slaMs) return { status: 'optimal', choice, work: round };
-      const picked = columns.flatMap(({ s, i }, c) => (choice[s] === i ? [c] : []));
+      if (choice.includes(-1)) throw new Error('HiGHS returned a solution without an item for every group');
+      if (problem.fits(choice)) return { status: 'optimal', choice, work: round };
+      const picked = columns.flatMap(({ g, i }, c) => (choice[g] === i ? [c] : []));
       lp.addRow(Number.NEGATIVE_INFINITY, n - 1, { indices: picked, values: picked.map(() => 1) });
     }
   } finally {
     lp.dispose();
   }
+}
+
+/** The multiple-choice MILP of one pipeline with a linear PAS (sum, average): stages are the groups, latency the one row. */
+export function solveHighs(model: ChoiceModel): Solution {
+  if (model.pas === 'multiply') throw new Error('solveHighs: multiply PAS is not linear; use branch and bound');
+  return solveMultipleChoice({
+    groups: model.stages.map((options) => options.map((o) => ({ value: linearValue(model, o), weights: [o.latencyMs] }))),
+    capacities: [model.slaMs],
+    fits: (choice) => latencyOf(chosen(model, choice)) <= model.slaMs,
+  });
 }

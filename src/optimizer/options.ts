@@ -60,7 +60,11 @@ export interface Relaxation {
   maxBatch?: number;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+/** 1,234.5: toLocaleString is too slow for the hot path, where every excluded option gets a reason. */
+function fmt(n: number): string {
+  const [whole, fraction] = String(Math.round(n * 10) / 10).split('.');
+  return `${(whole ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${fraction ? `.${fraction}` : ''}`;
+}
 
 /** Minimal replicas for a fixed option are optimal: more only add cost. */
 export function replicasFor(load: number, throughputRps: number): number {

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
+import type { PasMethod } from '../../src/model/pipelineSpec.js';
+import type { ProfileSet } from '../../src/model/profileSet.js';
+import { type Fleet, optimizeFleet, pipelineCandidates, solveFleetBruteForce } from '../../src/optimizer/fleet.js';
+import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
+import { randomProblem, seededRandom } from '../../src/optimizer/syntheticProblems.js';
+
+describe('fleet: pipelines sharing capacity', () => {
+  let profiles: ProfileSet;
+  before(async () => {
+    await loadHighsSolver();
+    profiles = await resolveProfileSet('measured-h200');
+  });
+
+  it('matches brute force on 150 seeded random fleets', () => {
+    const random = seededRandom(11);
+    let binding = 0;
+    for (let i = 0; i < 150; i++) {
+      const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
+      // Pipelines that are feasible alone, and a capacity between their leanest needs and what
+      // they take alone: the range where sharing decides something.
+      const pipelines = Array.from({ length: 2 + (i % 2) }, () => {
+        for (;;) {
+          const p = randomProblem(profiles, pas, random, {
+            maxStages: 2,
+            maxVariants: 3,
+            maxShapes: 2,
+            maxBatches: 3,
+            maxCombinations: 60,
+          });
+          if (pipelineCandidates(p).length > 0) return p;
+        }
+      });
+      const alone = optimizeFleet({ capacity: { cpu: Number.POSITIVE_INFINITY, gpu: Number.POSITIVE_INFINITY }, pipelines }).independent
+        .used;
+      const leanest = (key: 'cpu' | 'gpu') => pipelines.reduce((t, p) => t + Math.min(...pipelineCandidates(p).map((c) => c[key])), 0);
+      const between = (key: 'cpu' | 'gpu') => alone[key] - Math.floor(random() * (alone[key] - leanest(key) + 1));
+      const capacity = { cpu: between('cpu'), gpu: between('gpu') };
+      const fleet: Fleet = { capacity, pipelines };
+      const joint = optimizeFleet(fleet);
+      const reference = solveFleetBruteForce(fleet);
+      assert.equal(joint.feasible, reference !== undefined, `fleet #${i}: feasibility differs`);
+      if (!reference) continue;
+      assert.ok(
+        Math.abs(joint.objective - reference.value) <= 1e-9 * Math.max(1, Math.abs(reference.value)),
+        `fleet #${i}: ${joint.objective} vs brute ${reference.value}`,
+      );
+      assert.ok(joint.used.cpu <= capacity.cpu && joint.used.gpu <= capacity.gpu);
+      if (!joint.independent.fits) binding += 1;
+    }
+    assert.ok(binding > 10, `capacity bound in only ${binding} fleets`);
+  });
+
+  it('beats per-pipeline solves when capacity binds', async () => {
+    const video = await resolvePipelineSpec('video', profiles);
+    const text = await resolvePipelineSpec('text', profiles);
+    const pipelines = [
+      problemFromSpec({ ...video, name: 'video-a' }, profiles, 300),
+      problemFromSpec({ ...video, name: 'video-b' }, profiles, 150),
+      problemFromSpec(text, profiles, 200),
+    ];
+    const capacity = { cpu: 48, gpu: 3 };
+    const joint = optimizeFleet({ capacity, pipelines });
+    assert.equal(joint.feasible, true, joint.reasons.join('; '));
+    assert.equal(joint.independent.fits, false, 'the test needs capacity to bind');
+    assert.ok(joint.used.cpu <= 48 && joint.used.gpu <= 3);
+    assert.ok(joint.sequential.objective === undefined || joint.objective >= joint.sequential.objective - 1e-12);
+    assert.deepEqual(
+      joint.pipelines.map((p) => p.name),
+      ['video-a', 'video-b', 'text'],
+    );
+  });
+
+  it('says what capacity the pipelines need when it is too small', () => {
+    const random = seededRandom(5);
+    const pipelines = [
+      randomProblem(profiles, 'sum', random, { maxStages: 1, maxVariants: 2, maxShapes: 2, maxBatches: 2, maxCombinations: 10 }),
+    ];
+    const joint = optimizeFleet({ capacity: { cpu: 0, gpu: 0 }, pipelines });
+    assert.equal(joint.feasible, false);
+    assert.match(joint.reasons.join(' '), /need at least .* cores and .* GPUs together|no config meets its SLA/);
+  });
+});
