@@ -24,7 +24,8 @@ describe('ipa CLI', () => {
   it('lists its commands in --help', async () => {
     const { code, stdout } = await ipa('--help');
     assert.equal(code, 0);
-    for (const command of ['dev', 'worker', 'ping', 'profiles', 'setup']) assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['dev', 'worker', 'ping', 'profiles', 'setup', 'optimize'])
+      assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('has --help on every command', async () => {
@@ -67,5 +68,30 @@ describe('ipa CLI', () => {
     const { code, stdout } = await ipa('profiles', 'validate', file);
     assert.equal(code, 1);
     assert.match(stdout, /stages\[1\]\.variants\[0\]: unknown variant "resnet19"/);
+  });
+
+  it('optimize prints a decision table, or the decision as JSON', async () => {
+    const text = await ipa('optimize', '--pipeline', 'video', '--load', '100');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^video {2}load 100 rps {2}SLA 300 ms {2}PAS multiply {2}feasible \(optimal, branch-and-bound/);
+    assert.match(text.stdout, /^detect {3,}\S+ +gpu-h200/m);
+    assert.match(text.stdout, /^alternatives:/m);
+    const json = await ipa('optimize', '--pipeline', 'video', '--load', '100', '--method', 'brute', '--json');
+    const decision = JSON.parse(json.stdout);
+    assert.equal(decision.feasible, true);
+    assert.equal(decision.solver.method, 'brute-force');
+    assert.equal(decision.config.length, 2);
+  });
+
+  it('optimize solves a fleet and rejects bad flags by name', async () => {
+    const fleet = await ipa('optimize', '--fleet', 'profiles/fleets/shared-cluster.json');
+    assert.equal(fleet.code, 0, fleet.stderr);
+    assert.match(fleet.stdout, /^joint: +objective/m);
+    assert.match(fleet.stdout, /^independent: .* does NOT fit/m);
+    const bad = await ipa('optimize', '--pipeline', 'video', '--load', '-5');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--load: expected a finite number ≥ 0, got "-5"/);
+    const method = await ipa('optimize', '--pipeline', 'video', '--load', '5', '--method', 'gurobi');
+    assert.match(method.stderr, /--method: expected one of highs, bnb, brute, got "gurobi"/);
   });
 });
