@@ -1,5 +1,7 @@
 import highsModule, { type Highs } from 'highs';
+import { solveBranchAndBound } from './branchAndBound.js';
 import { type ChoiceModel, chosen, latencyOf, linearValue, type Solution } from './choiceModel.js';
+import { presolveLinear } from './presolve.js';
 
 // highs ships ESM at run time but CommonJS-style types: the loader is the default export of one
 // and the `default` property of the other.
@@ -8,6 +10,12 @@ const loadHighs: Loader = typeof highsModule === 'function' ? (highsModule as Lo
 
 let instance: Highs | undefined;
 let reloads = 0;
+let runs = 0;
+
+/** How many times HiGHS actually ran (presolve answers many problems without it). */
+export function highsRuns(): number {
+  return runs;
+}
 
 /** How many times the WASM module was re-created after an error (for the endurance test and logs). */
 export function highsReloads(): number {
@@ -28,7 +36,17 @@ export async function reloadHighsSolver(): Promise<void> {
   instance = await loadHighs();
 }
 
-const exact = { output_flag: false, mip_rel_gap: 0, mip_abs_gap: 0 } as const;
+/**
+ * No MIP gap: the answer must be the optimum. Primal heuristics off: the presolve hands HiGHS a
+ * feasible start, and on these small models the feasibility-jump heuristic alone cost up to 25 ms.
+ */
+const exact = {
+  output_flag: false,
+  mip_rel_gap: 0,
+  mip_abs_gap: 0,
+  mip_heuristic_run_feasibility_jump: false,
+  mip_heuristic_effort: 0,
+} as const;
 
 /** One item of a multiple-choice knapsack: its objective value and its weight in each resource row. */
 export interface Item {
@@ -43,7 +61,18 @@ export interface MultipleChoiceKnapsack {
   capacities: readonly number[];
   /** The exact check of a choice against the rows; HiGHS itself allows its feasibility tolerance. */
   fits: (choice: readonly number[]) => boolean;
+  /** A feasible choice to start from (a MIP start): it lets HiGHS prune from the first node. */
+  start?: readonly number[];
 }
+
+/**
+ * HiGHS kept returning configs over a row by less than its tolerance. It happens when many configs
+ * tie on the boundary up to float rounding (identical stages summed in different orders); each
+ * re-solve cuts one of them, so the caller should switch to an exact method that needs no cuts.
+ */
+export class NearTieError extends Error {}
+
+const MAX_ROUNDS = 3;
 
 /**
  * Maximises Σ value over one item per group under the resource rows, on HiGHS, with no MIP gap.
@@ -97,8 +126,13 @@ export function solveMultipleChoice(problem: MultipleChoiceKnapsack): Solution {
   });
   try {
     lp.options.set(exact);
+    if (problem.start) {
+      const start = problem.start;
+      lp.setSolution({ colValue: Float64Array.from(columns, ({ g, i }) => (start[g] === i ? 1 : 0)) });
+    }
     for (let round = 1; ; round++) {
       lp.run();
+      runs += 1;
       const status = lp.getModelStatus();
       if (status === highs.constants.modelStatus.infeasible) return { status: 'infeasible', work: round };
       if (status !== highs.constants.modelStatus.optimal) throw new Error(`HiGHS ended with model status ${status}`);
@@ -109,6 +143,7 @@ export function solveMultipleChoice(problem: MultipleChoiceKnapsack): Solution {
       });
       if (choice.includes(-1)) throw new Error('HiGHS returned a solution without an item for every group');
       if (problem.fits(choice)) return { status: 'optimal', choice, work: round };
+      if (round === MAX_ROUNDS) throw new NearTieError(`HiGHS answers broke a row within tolerance ${round} times`);
       const picked = columns.flatMap(({ g, i }, c) => (choice[g] === i ? [c] : []));
       lp.addRow(Number.NEGATIVE_INFINITY, n - 1, { indices: picked, values: picked.map(() => 1) });
     }
@@ -117,12 +152,34 @@ export function solveMultipleChoice(problem: MultipleChoiceKnapsack): Solution {
   }
 }
 
-/** The multiple-choice MILP of one pipeline with a linear PAS (sum, average): stages are the groups, latency the one row. */
-export function solveHighs(model: ChoiceModel): Solution {
-  if (model.pas === 'multiply') throw new Error('solveHighs: multiply PAS is not linear; use branch and bound');
-  return solveMultipleChoice({
-    groups: model.stages.map((options) => options.map((o) => ({ value: linearValue(model, o), weights: [o.latencyMs] }))),
-    capacities: [model.slaMs],
-    fits: (choice) => latencyOf(chosen(model, choice)) <= model.slaMs,
-  });
+/**
+ * The multiple-choice MILP of one pipeline with a linear PAS (sum, average): stages are the groups,
+ * latency the one row. Presolved first (presolve.ts); the model in the result is the reduced one.
+ */
+export function solveHighs(full: ChoiceModel): { model: ChoiceModel; solution: Solution; method: 'highs' | 'branch-and-bound' } {
+  if (full.pas === 'multiply') throw new Error('solveHighs: multiply PAS is not linear; use branch and bound');
+  const { model, incumbent } = presolveLinear(full);
+  const fits = (choice: readonly number[]) => latencyOf(chosen(model, choice)) <= model.slaMs;
+  if (model.stages.some((options) => options.length === 0)) return { model, solution: { status: 'infeasible', work: 0 }, method: 'highs' };
+  // Presolve left one option per stage: that config is the optimum if it fits, and nothing does if not.
+  if (model.stages.every((options) => options.length === 1)) {
+    const only = model.stages.map(() => 0);
+    return {
+      model,
+      solution: fits(only) ? { status: 'optimal', choice: only, work: 0 } : { status: 'infeasible', work: 0 },
+      method: 'highs',
+    };
+  }
+  try {
+    const solution = solveMultipleChoice({
+      groups: model.stages.map((options) => options.map((o) => ({ value: linearValue(model, o), weights: [o.latencyMs] }))),
+      capacities: [model.slaMs],
+      fits,
+      ...(incumbent ? { start: incumbent } : {}),
+    });
+    return { model, solution, method: 'highs' };
+  } catch (err) {
+    if (!(err instanceof NearTieError)) throw err;
+    return { model, solution: solveBranchAndBound(model), method: 'branch-and-bound' };
+  }
 }

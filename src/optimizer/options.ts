@@ -170,7 +170,10 @@ export function buildOptions(
           const wait = batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
           const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
           options.push({
-            ...id,
+            stage: s,
+            variant: variant.name,
+            shape: shape.name,
+            batch: row.batch,
             accuracy: variant.accuracy / 100,
             profileLatencyMs: row.latencyMs,
             batchWaitMs: wait,

@@ -33,7 +33,7 @@ export function solveProblem(
   if (method === 'bnb' || model.pas === 'multiply') {
     return { stages, model, solution: solveBranchAndBound(model), method: 'branch-and-bound' };
   }
-  return { stages, model, solution: solveHighs(model), method: 'highs' };
+  return { stages, ...solveHighs(model) };
 }
 
 /** The objective of a solved model's optimum; undefined when infeasible. */

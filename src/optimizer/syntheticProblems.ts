@@ -1,5 +1,5 @@
 import type { PasMethod } from '../model/pipelineSpec.js';
-import type { Problem, ProblemStage } from '../model/problem.js';
+import type { Problem, ProblemShape, ProblemStage, ProblemVariant } from '../model/problem.js';
 import type { ProfileSet } from '../model/profileSet.js';
 
 /** A small seeded generator (mulberry32): the same seed gives the same instances everywhere. */
@@ -97,5 +97,104 @@ export function randomProblem(profiles: ProfileSet, pas: PasMethod, random: () =
     },
     cost: { cpu: 1, gpu: 5 + Math.round(random() * 35) },
     stages,
+  };
+}
+
+// IPA's scalability experiment (its Figure 13): k variants per stage and m identical stages.
+const GRID_SHAPES = ['cpu-8', 'gpu-h200'];
+const GRID_BATCHES = [1, 2, 4, 8, 16, 32, 64];
+
+function median(sorted: readonly number[]): number {
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * A measured shape padded to the 7 batch sizes 1..64. gpu-h200 has all 7 rows as measured. cpu-8
+ * was profiled at batches 1, 2, 4, 8 only; its rows 16, 32 and 64 are synthesised from batch 8
+ * assuming the CPU is saturated there: the same throughput, latency growing linearly with batch.
+ */
+function withGridBatches(shape: ProblemShape): ProblemShape {
+  const last = shape.batches.at(-1);
+  if (!last) throw new Error(`${shape.name} has no profile rows`);
+  return {
+    ...shape,
+    batches: GRID_BATCHES.map(
+      (batch) =>
+        shape.batches.find((row) => row.batch === batch) ?? {
+          batch,
+          latencyMs: (last.latencyMs * batch) / last.batch,
+          throughputRps: last.throughputRps,
+        },
+    ),
+  };
+}
+
+/**
+ * The grid's variants: the 5 measured resnets on cpu-8 and gpu-h200 (7 batches each, so 14
+ * options per variant), then perturbed copies of them (resnet50-p7 is the 8th variant, made from
+ * resnet50) up to `size`. A copy moves accuracy by U(−2, 2) points (clamped to [0, 100]) and
+ * scales latency and throughput by one U(0.8, 1.25) factor each per shape. Seeded, so every run
+ * and every stage sees the same variants.
+ */
+export function variantPool(profiles: ProfileSet, size: number): ProblemVariant[] {
+  const measured = stageFromProfiles(profiles, 'classification', 'pool')
+    .variants.filter((v) => v.name.startsWith('resnet'))
+    .map((v) => ({
+      ...v,
+      shapes: GRID_SHAPES.map((name) => {
+        const shape = v.shapes.find((h) => h.name === name);
+        if (!shape) throw new Error(`${v.name} has no ${name} profile`);
+        return withGridBatches(shape);
+      }),
+    }));
+  const random = seededRandom(2023);
+  const uniform = (lo: number, hi: number) => lo + random() * (hi - lo);
+  const pool: ProblemVariant[] = [...measured];
+  for (let i = measured.length; i < size; i++) {
+    const base = measured[i % measured.length] as ProblemVariant;
+    pool.push({
+      name: `${base.name}-p${i}`,
+      accuracy: Math.min(100, Math.max(0, base.accuracy + uniform(-2, 2))),
+      shapes: base.shapes.map((shape) => {
+        const latency = uniform(0.8, 1.25);
+        const throughput = uniform(0.8, 1.25);
+        return {
+          ...shape,
+          batches: shape.batches.map((r) => ({
+            batch: r.batch,
+            latencyMs: r.latencyMs * latency,
+            throughputRps: r.throughputRps * throughput,
+          })),
+        };
+      }),
+    });
+  }
+  return pool;
+}
+
+/**
+ * `stages` identical stages (stage-0, stage-1, …) with the first `variants` variants of the pool.
+ * The SLA is the sum over stages of the median batch-1 latency of the stage's options, rounded up
+ * to a whole ms: feasible (every stage has a batch-1 option at or under its median) and binding
+ * (the most accurate variants are slower than that). Rounded up because the unrounded sum is hit
+ * exactly by half the stages taking each of the two middle options, in every order, and the
+ * orders' float sums differ by an ulp: a near-tie that HiGHS cannot tell apart (`roundSla: false`
+ * builds that case on purpose, for the tests). Real SLAs are whole ms and profiles are not.
+ */
+export function gridProblem(pool: ProblemVariant[], stages: number, variants: number, pas: PasMethod, roundSla = true): Problem {
+  const stageList: ProblemStage[] = Array.from({ length: stages }, (_, s) => ({ name: `stage-${s}`, variants: pool.slice(0, variants) }));
+  const slaMs = stageList.reduce((total, stage) => {
+    const batch1 = stage.variants.flatMap((v) => v.shapes.flatMap((h) => h.batches.filter((b) => b.batch === 1).map((b) => b.latencyMs)));
+    return total + median(batch1.sort((a, b) => a - b));
+  }, 0);
+  return {
+    name: `grid-${stages}x${variants}`,
+    slaMs: roundSla ? Math.ceil(slaMs) : slaMs,
+    load: 50,
+    objective: { alpha: 1, beta: 0.001, gamma: 1e-6, accuracy: pas },
+    limits: { maxReplicas: 50, maxBatch: 64, maxBatchWaitMs: 200 },
+    cost: { cpu: 1, gpu: 24 },
+    stages: stageList,
   };
 }

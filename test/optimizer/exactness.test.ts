@@ -6,7 +6,7 @@ import type { Problem } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
-import { randomProblem, seededRandom } from '../../src/optimizer/syntheticProblems.js';
+import { gridProblem, randomProblem, seededRandom, variantPool } from '../../src/optimizer/syntheticProblems.js';
 
 const optimum = (problem: Problem, method: Method) => optimumValue(solveProblem(problem, method));
 
@@ -48,4 +48,12 @@ describe('exact solvers against brute force', () => {
       assert.ok(infeasible > 25 && infeasible < 475, `infeasible instances: ${infeasible} of 500`);
     });
   }
+
+  it('stays exact when configs tie on the SLA up to float rounding', () => {
+    // Six identical stages and an SLA hit exactly by several orders of the same options.
+    const problem = gridProblem(variantPool(profiles, 1), 6, 1, 'sum', false);
+    const reference = optimum(problem, 'brute');
+    assertSame(problem, reference, optimum(problem, 'highs'), 'near-tie highs');
+    assertSame(problem, reference, optimum(problem, 'bnb'), 'near-tie branch and bound');
+  });
 });
