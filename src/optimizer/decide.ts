@@ -4,7 +4,7 @@ import type { Problem } from '../model/problem.js';
 import { ValidationError, type ValidationIssue } from '../model/validation.js';
 import { chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
 import { loadHighsSolver, reloadHighsSolver } from './highsSolver.js';
-import { batchWaitMs, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
+import { makeOption, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
 import { type Method, optimumValue, type Solved, solveProblem } from './solve.js';
 
 export interface OptimizeOptions {
@@ -119,7 +119,7 @@ function infeasibleReasons(problem: Problem, stages: StageOptions[]): string[] {
  * as the limits allow.
  */
 function fallbackOptions(problem: Problem, restrictions: (StageRestriction | undefined)[]): Option[] | undefined {
-  const { load, limits, cost, objective } = problem;
+  const { load, limits } = problem;
   const pick = (s: number, maxBatch: number): Option | undefined => {
     const stage = problem.stages[s] as Problem['stages'][number];
     const r = restrictions[s] ?? {};
@@ -132,25 +132,7 @@ function fallbackOptions(problem: Problem, restrictions: (StageRestriction | und
         for (const row of shape.batches) {
           if ((r.batch !== undefined && r.batch !== row.batch) || (r.batch === undefined && row.batch > maxBatch)) continue;
           if (best && row.throughputRps <= best.throughputRps) continue;
-          const replicas = r.replicas ?? Math.min(maxReplicas, replicasFor(load, row.throughputRps));
-          const wait = batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
-          const c = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
-          best = {
-            stage: s,
-            variant: variant.name,
-            shape: shape.name,
-            batch: row.batch,
-            accuracy: variant.accuracy / 100,
-            profileLatencyMs: row.latencyMs,
-            batchWaitMs: wait,
-            latencyMs: row.latencyMs + wait,
-            throughputRps: row.throughputRps,
-            replicas,
-            cpu: replicas * shape.cpu,
-            gpu: replicas * shape.gpu,
-            cost: c,
-            penalty: objective.beta * c + objective.gamma * row.batch,
-          };
+          best = makeOption(problem, s, variant, shape, row, r.replicas ?? Math.min(maxReplicas, replicasFor(load, row.throughputRps)));
         }
       }
     }
