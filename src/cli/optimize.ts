@@ -165,11 +165,15 @@ export function registerOptimizeCommand(program: Command): void {
     )
     .option('--baseline <name>', `constrain like a baseline: ${BASELINES.join(', ')} (needs --current)`)
     .option('--current <config>', 'running config: JSON file or inline JSON {"stages":[{stage,variant,shape,batch,replicas}]}')
-    .option('--method <method>', `solver: ${METHODS.join(', ')} (highs uses branch and bound for multiply PAS)`, 'highs')
+    .option(
+      '--method <method>',
+      `solver: ${METHODS.join(', ')} (README: "The optimizer"; multiply PAS always uses branch and bound)`,
+      'auto',
+    )
     .option('--no-explain', 'skip binding constraints and alternatives (fewer solves)')
     .option('--json', 'print the decision object as JSON')
     .action(async (flags: OptimizeFlags) => {
-      const method = oneOf<Method>('--method', flags.method, METHODS) ?? 'highs';
+      const method = oneOf<Method>('--method', flags.method, METHODS) ?? 'auto';
       if (flags.fleet) {
         await loadHighsSolver();
         const decision = optimizeFleet(await fleetFromFile(flags.fleet));

@@ -29,7 +29,7 @@ export interface ObjectiveParts {
   batch: number;
 }
 
-export type SolverMethod = 'highs' | 'branch-and-bound' | 'brute-force' | 'evaluate';
+export type SolverMethod = 'presolve' | 'pareto' | 'highs' | 'branch-and-bound' | 'brute-force' | 'evaluate';
 export type Baseline = 'fa2' | 'rim' | 'static';
 
 export interface Alternative {

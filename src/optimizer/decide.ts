@@ -213,7 +213,7 @@ function explain(
 
 /** The optimum for a problem (or a baseline's optimum, or a static config's evaluation), explained. */
 export function decide(problem: Problem, options: OptimizeOptions = {}): Decision {
-  const method = options.method ?? 'highs';
+  const method = options.method ?? 'auto';
   const restrictions = restrictionsFor(problem, options.baseline, options.current);
   const started = performance.now();
   const solved = solveProblem(problem, method, restrictions);

@@ -1,7 +1,6 @@
 import highsModule, { type Highs } from 'highs';
 import { solveBranchAndBound } from './branchAndBound.js';
 import { type ChoiceModel, chosen, latencyOf, linearValue, type Solution } from './choiceModel.js';
-import { presolveLinear } from './presolve.js';
 
 // highs ships ESM at run time but CommonJS-style types: the loader is the default export of one
 // and the `default` property of the other.
@@ -154,32 +153,23 @@ export function solveMultipleChoice(problem: MultipleChoiceKnapsack): Solution {
 
 /**
  * The multiple-choice MILP of one pipeline with a linear PAS (sum, average): stages are the groups,
- * latency the one row. Presolved first (presolve.ts); the model in the result is the reduced one.
+ * latency the one row, `start` a feasible choice. Near-ties on the SLA go to branch and bound.
  */
-export function solveHighs(full: ChoiceModel): { model: ChoiceModel; solution: Solution; method: 'highs' | 'branch-and-bound' } {
-  if (full.pas === 'multiply') throw new Error('solveHighs: multiply PAS is not linear; use branch and bound');
-  const { model, incumbent } = presolveLinear(full);
-  const fits = (choice: readonly number[]) => latencyOf(chosen(model, choice)) <= model.slaMs;
-  if (model.stages.some((options) => options.length === 0)) return { model, solution: { status: 'infeasible', work: 0 }, method: 'highs' };
-  // Presolve left one option per stage: that config is the optimum if it fits, and nothing does if not.
-  if (model.stages.every((options) => options.length === 1)) {
-    const only = model.stages.map(() => 0);
-    return {
-      model,
-      solution: fits(only) ? { status: 'optimal', choice: only, work: 0 } : { status: 'infeasible', work: 0 },
-      method: 'highs',
-    };
-  }
+export function solveHighsMilp(
+  model: ChoiceModel,
+  start?: readonly number[],
+): { solution: Solution; method: 'highs' | 'branch-and-bound' } {
+  if (model.pas === 'multiply') throw new Error('solveHighsMilp: multiply PAS is not linear; use branch and bound');
   try {
     const solution = solveMultipleChoice({
       groups: model.stages.map((options) => options.map((o) => ({ value: linearValue(model, o), weights: [o.latencyMs] }))),
       capacities: [model.slaMs],
-      fits,
-      ...(incumbent ? { start: incumbent } : {}),
+      fits: (choice) => latencyOf(chosen(model, choice)) <= model.slaMs,
+      ...(start ? { start } : {}),
     });
-    return { model, solution, method: 'highs' };
+    return { solution, method: 'highs' };
   } catch (err) {
     if (!(err instanceof NearTieError)) throw err;
-    return { model, solution: solveBranchAndBound(model), method: 'branch-and-bound' };
+    return { solution: solveBranchAndBound(model), method: 'branch-and-bound' };
   }
 }

@@ -32,7 +32,9 @@ export interface Exclusion {
   shape: string;
   batch?: number;
   reason: ExclusionReason;
-  detail: string;
+  /** In words with numbers; left out for dominated options (see dominatedBy), which are many. */
+  detail?: string;
+  dominatedBy?: Option;
   /** For over-max-replicas: what the load would need. */
   replicasNeeded?: number;
   throughputRps?: number;
@@ -219,35 +221,47 @@ export function linearAccuracyWeight(pas: PasMethod, stageCount: number): number
  */
 export function removeDominated(stage: StageOptions, criteria: (o: Option) => number[]): StageOptions {
   const keys = stage.options.map(criteria);
+  const width = keys[0]?.length ?? 0;
+  // Lexicographically best first: a dominator sorts before what it dominates, and by
+  // transitivity it is enough to compare each option with the ones already kept.
+  const order = stage.options.map((_, i) => i);
+  order.sort((i, j) => {
+    const ki = keys[i] as number[];
+    const kj = keys[j] as number[];
+    for (let c = 0; c < width; c++) {
+      const d = (kj[c] as number) - (ki[c] as number);
+      if (d !== 0) return d;
+    }
+    return i - j;
+  });
+  const keptIndex: number[] = [];
+  const dominatedBy = new Map<number, number>();
+  for (const i of order) {
+    const ki = keys[i] as number[];
+    const by = keptIndex.find((j) => {
+      const kj = keys[j] as number[];
+      for (let c = 0; c < width; c++) if ((kj[c] as number) < (ki[c] as number)) return false;
+      return true;
+    });
+    if (by === undefined) keptIndex.push(i);
+    else dominatedBy.set(i, by);
+  }
   const kept: Option[] = [];
   const excluded = [...stage.excluded];
   stage.options.forEach((option, i) => {
-    const ki = keys[i] as number[];
-    const by = stage.options.findIndex((_, j) => {
-      if (j === i) return false;
-      const kj = keys[j] as number[];
-      let strictly = false;
-      for (let c = 0; c < ki.length; c++) {
-        const a = kj[c] as number;
-        const b = ki[c] as number;
-        if (a < b) return false;
-        if (a > b) strictly = true;
-      }
-      return strictly || j < i;
-    });
-    if (by === -1) {
+    const by = dominatedBy.get(i);
+    if (by === undefined) {
       kept.push(option);
-    } else {
-      const d = stage.options[by] as Option;
-      excluded.push({
-        stage: option.stage,
-        variant: option.variant,
-        shape: option.shape,
-        batch: option.batch,
-        reason: 'dominated',
-        detail: `dominated by ${d.variant}/${d.shape} batch ${d.batch}`,
-      });
+      return;
     }
+    excluded.push({
+      stage: option.stage,
+      variant: option.variant,
+      shape: option.shape,
+      batch: option.batch,
+      reason: 'dominated',
+      dominatedBy: stage.options[by] as Option,
+    });
   });
   return { ...stage, options: kept, excluded };
 }

@@ -2,13 +2,42 @@ import type { SolverMethod } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
 import { solveBranchAndBound } from './branchAndBound.js';
 import { solveBruteForce } from './bruteForce.js';
-import { buildChoiceModel, type ChoiceModel, chosen, objectiveOf, pruneDominated, type Solution } from './choiceModel.js';
-import { solveHighs } from './highsSolver.js';
+import { buildChoiceModel, type ChoiceModel, chosen, latencyOf, objectiveOf, pruneDominated, type Solution } from './choiceModel.js';
+import { solveHighsMilp } from './highsSolver.js';
 import { buildOptions, type Relaxation, type StageOptions, type StageRestriction } from './options.js';
+import { solveParetoDp } from './paretoDp.js';
+import { presolveLinear } from './presolve.js';
 
-/** `highs`: HiGHS for linear PAS, branch and bound for multiply; `bnb` and `brute` force one method. */
-export type Method = 'highs' | 'bnb' | 'brute';
-export const METHODS: Method[] = ['highs', 'bnb', 'brute'];
+/**
+ * `auto`: for a linear PAS presolve, then the Pareto DP while its fronts stay small, then the MILP
+ * on HiGHS; for multiply, branch and bound. `highs`, `pareto`, `bnb` and `brute` force one method
+ * (`highs` and `pareto` after the presolve; multiply PAS always uses branch and bound).
+ */
+export type Method = 'auto' | 'highs' | 'pareto' | 'bnb' | 'brute';
+export const METHODS: Method[] = ['auto', 'highs', 'pareto', 'bnb', 'brute'];
+
+/** Past this many states in one front the DP hands over to HiGHS. */
+const PARETO_LIMIT = 5000;
+
+function solveLinear(
+  full: ChoiceModel,
+  method: 'auto' | 'highs' | 'pareto',
+): { model: ChoiceModel; solution: Solution; method: SolverMethod } {
+  const { model, incumbent } = presolveLinear(full);
+  if (model.stages.some((options) => options.length === 0))
+    return { model, solution: { status: 'infeasible', work: 0 }, method: 'presolve' };
+  // One option left per stage: that config is the optimum if it fits, and nothing fits if not.
+  if (model.stages.every((options) => options.length === 1)) {
+    const only = model.stages.map(() => 0);
+    const fits = latencyOf(chosen(model, only)) <= model.slaMs;
+    return { model, solution: fits ? { status: 'optimal', choice: only, work: 0 } : { status: 'infeasible', work: 0 }, method: 'presolve' };
+  }
+  if (method !== 'highs') {
+    const solution = solveParetoDp(model, method === 'pareto' ? Number.POSITIVE_INFINITY : PARETO_LIMIT);
+    if (solution) return { model, solution, method: 'pareto' };
+  }
+  return { model, ...solveHighsMilp(model, incumbent) };
+}
 
 export interface Solved {
   /** Every stage's options before dominance pruning, with the exclusions. */
@@ -33,7 +62,7 @@ export function solveProblem(
   if (method === 'bnb' || model.pas === 'multiply') {
     return { stages, model, solution: solveBranchAndBound(model), method: 'branch-and-bound' };
   }
-  return { stages, ...solveHighs(model) };
+  return { stages, ...solveLinear(model, method) };
 }
 
 /** The objective of a solved model's optimum; undefined when infeasible. */

@@ -92,6 +92,6 @@ describe('ipa CLI', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--load: expected a finite number ≥ 0, got "-5"/);
     const method = await ipa('optimize', '--pipeline', 'video', '--load', '5', '--method', 'gurobi');
-    assert.match(method.stderr, /--method: expected one of highs, bnb, brute, got "gurobi"/);
+    assert.match(method.stderr, /--method: expected one of auto, highs, pareto, bnb, brute, got "gurobi"/);
   });
 });

@@ -21,12 +21,13 @@ describe('solver endurance', () => {
       [5, 5],
       [7, 9],
     ].map(([stages, variants]) => gridProblem(pool, stages as number, variants as number, 'sum'));
-    for (let i = 0; i < 2000; i++) await optimize(problems[i % problems.length] as (typeof problems)[number], { explain: false });
+    for (let i = 0; i < 2000; i++)
+      await optimize(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
     const before = process.memoryUsage().rss;
     const runsBefore = highsRuns();
     let infeasible = 0;
     for (let i = 0; i < 100_000; i++) {
-      const d = await optimize(problems[i % problems.length] as (typeof problems)[number], { explain: false });
+      const d = await optimize(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
       if (!d.feasible) infeasible += 1;
       assert.equal(d.solver.method, 'highs');
     }
