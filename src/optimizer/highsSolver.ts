@@ -39,6 +39,18 @@ export async function reloadHighsSolver(): Promise<void> {
  * No MIP gap: the answer must be the optimum. Primal heuristics off: the presolve hands HiGHS a
  * feasible start, and on these small models the feasibility-jump heuristic alone cost up to 25 ms.
  */
+/**
+ * Replaces the loaded module with one whose every call throws, the way a worn-out highs-js
+ * instance fails: lets a test see that `optimize` re-creates the solver and still answers.
+ */
+export function failHighsForTest(): void {
+  instance = new Proxy({} as Highs, {
+    get() {
+      throw new Error('simulated HiGHS failure');
+    },
+  });
+}
+
 const exact = {
   output_flag: false,
   mip_rel_gap: 0,

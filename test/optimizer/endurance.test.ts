@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveProfileSet } from '../../src/io/load.js';
 import { optimize } from '../../src/optimizer/decide.js';
-import { highsReloads, highsRuns } from '../../src/optimizer/highsSolver.js';
+import { failHighsForTest, highsReloads, highsRuns } from '../../src/optimizer/highsSolver.js';
 import { gridProblem, variantPool } from '../../src/optimizer/syntheticProblems.js';
 
 /**
@@ -37,5 +37,17 @@ describe('solver endurance', () => {
     assert.equal(infeasible, 0);
     assert.ok(ran >= 100_000, `HiGHS ran only ${ran} times`);
     assert.ok(growthMb < 50, `RSS grew ${growthMb.toFixed(1)} MB`);
+  });
+
+  it('re-creates the solver when HiGHS throws, and still answers', async () => {
+    const profiles = await resolveProfileSet('measured-h200');
+    const problem = gridProblem(variantPool(profiles, 10), 3, 5, 'sum');
+    const expected = await optimize(problem, { method: 'highs', explain: false });
+    const reloads = highsReloads();
+    failHighsForTest();
+    const again = await optimize(problem, { method: 'highs', explain: false });
+    assert.equal(highsReloads(), reloads + 1);
+    assert.equal(again.solver.method, 'highs');
+    assert.equal(again.objective.value, expected.objective.value);
   });
 });
