@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { configureLogger } from '../log.js';
 import { ipaVersion } from '../version.js';
 import { registerDevCommand } from './dev.js';
+import { registerForecastCommand } from './forecast.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerPingCommand } from './ping.js';
 import { registerProfilesCommand } from './profiles.js';
@@ -22,6 +23,7 @@ const program = new Command('ipa')
 registerDevCommand(program);
 registerWorkerCommand(program);
 registerOptimizeCommand(program);
+registerForecastCommand(program);
 registerPingCommand(program);
 registerProfilesCommand(program);
 registerSetupCommand(program);

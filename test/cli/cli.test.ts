@@ -24,7 +24,7 @@ describe('ipa CLI', () => {
   it('lists its commands in --help', async () => {
     const { code, stdout } = await ipa('--help');
     assert.equal(code, 0);
-    for (const command of ['dev', 'worker', 'ping', 'profiles', 'setup', 'optimize'])
+    for (const command of ['dev', 'worker', 'ping', 'profiles', 'setup', 'optimize', 'forecast'])
       assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'));
   });
 
@@ -39,6 +39,11 @@ describe('ipa CLI', () => {
       ['profiles', 'convert'],
       ['profiles', 'list'],
       ['profiles', 'rehash'],
+      ['optimize'],
+      ['forecast'],
+      ['forecast', 'train'],
+      ['forecast', 'evaluate'],
+      ['forecast', 'predict'],
     ]) {
       const { code, stdout } = await ipa(...command, '--help');
       assert.equal(code, 0, command.join(' '));

@@ -1,0 +1,17 @@
+import { join } from 'node:path';
+import { projectRoot } from '../paths.js';
+import { FALLBACK_METHODS, type FallbackMethod } from './fallbacks.js';
+
+/** Where the committed LSTM lives (model.json, weights.bin, meta.json, metrics.json). */
+export const DEFAULT_MODEL_DIR = join(projectRoot, 'models', 'lstm');
+
+export type ForecastMethod = 'auto' | 'lstm' | FallbackMethod;
+export const FORECAST_METHODS: ForecastMethod[] = ['auto', 'lstm', ...FALLBACK_METHODS];
+
+/** λ̂: the expected peak load of the next 20 s, an upper band, and which method answered and why. */
+export interface Forecast {
+  forecast: number;
+  upper: number;
+  method: 'lstm' | FallbackMethod;
+  reason: string;
+}
