@@ -44,8 +44,14 @@ export function registerForecastCommand(program: Command): void {
     .option('--epochs <n>', 'passes over the training windows', '10')
     .option('--batch-size <n>', 'windows per step', '256')
     .option('--seed <n>', 'seed of initial weights and shuffling', '7')
+    .option('--scaling <how>', 'none (IPA: raw loads) or window-mean (inputs and target divided by the window mean)', 'window-mean')
     .option('--out <dir>', 'where the model, its band and metadata go', DEFAULT_MODEL_DIR)
-    .action(async (opts: { epochs: string; batchSize: string; seed: string; out: string }) => {
+    .action(async (opts: { epochs: string; batchSize: string; seed: string; scaling: string; out: string }) => {
+      if (opts.scaling !== 'none' && opts.scaling !== 'window-mean') {
+        throw new ValidationError('command line', [
+          { path: '--scaling', message: `expected none or window-mean, got ${JSON.stringify(opts.scaling)}` },
+        ]);
+      }
       const { trainLstm } = await import('../forecast/train.js');
       const bar = progressBar('training');
       const meta = await trainLstm({
@@ -53,6 +59,7 @@ export function registerForecastCommand(program: Command): void {
         batchSize: positiveInt('--batch-size', opts.batchSize),
         seed: positiveInt('--seed', opts.seed),
         calibrationShare: 0.1,
+        scaling: opts.scaling,
         outDir: opts.out,
         onProgress: (p) =>
           bar((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)}`),

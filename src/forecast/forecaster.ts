@@ -4,8 +4,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import { FALLBACKS, type FallbackMethod } from './fallbacks.js';
 import { DEFAULT_MODEL_DIR, type Forecast, type ForecastMethod } from './forecast.js';
 import { loadLstm } from './lstmModel.js';
-import { tf } from './tf.js';
-import type { LstmMeta } from './train.js';
+import { type LstmMeta, predictBatch } from './train.js';
 import { CHUNK_SECONDS, checkWindow, chunkMaxima, HISTORY_SECONDS, INPUTS } from './window.js';
 
 /** When the LSTM cannot answer, the window's peak: it never under-provisions a steady load. */
@@ -40,10 +39,7 @@ export class Forecaster {
   /** The LSTM's raw output for 12 chunk maxima (no checks), for evaluation in bulk. */
   lstmBatch(inputs: Float32Array, count: number): Float32Array {
     if (!this.model) throw new Error(this.missing);
-    const model = this.model;
-    return tf.tidy(
-      () => (model.predict(tf.tensor3d(inputs, [count, INPUTS, 1])) as ReturnType<typeof tf.tensor2d>).dataSync() as Float32Array,
-    );
+    return predictBatch(this.model, inputs, count, this.meta?.scaling ?? 'none');
   }
 
   upperOf(forecast: number): number {

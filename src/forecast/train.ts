@@ -13,6 +13,7 @@ export interface TrainOptions {
   seed: number;
   /** Share of the training windows held out (the last ones) to calibrate the upper band. */
   calibrationShare: number;
+  scaling: InputScaling;
   outDir: string;
   onProgress?: (p: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void;
 }
@@ -22,6 +23,8 @@ export interface LstmMeta {
   /** Quantile of the relative residual (y − ŷ) / ŷ on held-out windows: upper = ŷ · (1 + q). */
   bandQuantile: number;
   bandRelative: number;
+  /** Absent in models made before scaling existed: those are `none`. */
+  scaling?: InputScaling;
   trainedAt: string;
   backend: string;
   epochs: number;
@@ -36,17 +39,50 @@ export interface LstmMeta {
 }
 
 /** The reference outputs stored with a model, from its first `count` calibration-style windows. */
-export function goldenOf(model: LayersModel, samples: Samples, count = 8): LstmMeta['golden'] {
+export function goldenOf(model: LayersModel, samples: Samples, scaling: InputScaling, count = 8): LstmMeta['golden'] {
   const n = Math.min(count, samples.count);
   const x = samples.x.subarray(0, n * INPUTS);
   return {
     inputs: Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * INPUTS, (i + 1) * INPUTS))),
-    outputs: Array.from(predictBatch(model, x, n)),
+    outputs: Array.from(predictBatch(model, x, n, scaling)),
   };
 }
 
-export function predictBatch(model: LayersModel, x: Float32Array, count: number): Float32Array {
-  return tf.tidy(() => (model.predict(tf.tensor3d(x, [count, INPUTS, 1])) as ReturnType<typeof tf.tensor2d>).dataSync() as Float32Array);
+/**
+ * How windows are scaled before the network sees them. `none` is IPA's (raw loads); `window-mean`
+ * divides the 12 inputs and the target by the inputs' mean, and multiplies the output back, so one
+ * model serves loads of any magnitude (IPA trains on the trace damped by 8 but evaluates undamped).
+ */
+export type InputScaling = 'none' | 'window-mean';
+
+function scaleOf(x: Float32Array, n: number, scaling: InputScaling): number {
+  if (scaling === 'none') return 1;
+  let sum = 0;
+  for (let k = 0; k < INPUTS; k++) sum += x[n * INPUTS + k] as number;
+  return Math.max(1, sum / INPUTS);
+}
+
+/** The network's forecasts for `count` windows of 12 chunk maxima, in loads (scaling undone). */
+export function predictBatch(model: LayersModel, x: Float32Array, count: number, scaling: InputScaling = 'none'): Float32Array {
+  const scales = Float32Array.from({ length: count }, (_, n) => scaleOf(x, n, scaling));
+  const scaled = scaling === 'none' ? x : x.map((v, i) => v / (scales[Math.floor(i / INPUTS)] as number));
+  const out = tf.tidy(
+    () => (model.predict(tf.tensor3d(scaled, [count, INPUTS, 1])) as ReturnType<typeof tf.tensor2d>).dataSync() as Float32Array,
+  );
+  return out.map((v, n) => v * (scales[n] as number));
+}
+
+/** Training samples in the network's units: inputs and target divided by the window's scale. */
+function scaledSamples(samples: Samples, scaling: InputScaling): Samples {
+  if (scaling === 'none') return samples;
+  const x = new Float32Array(samples.x.length);
+  const y = new Float32Array(samples.count);
+  for (let n = 0; n < samples.count; n++) {
+    const s = scaleOf(samples.x, n, scaling);
+    for (let k = 0; k < INPUTS; k++) x[n * INPUTS + k] = (samples.x[n * INPUTS + k] as number) / s;
+    y[n] = (samples.y[n] as number) / s;
+  }
+  return { x, y, count: samples.count };
 }
 
 /** The q-quantile of (y − ŷ)/ŷ: how far above the forecast the real peak goes in that share of steps. */
@@ -84,7 +120,7 @@ export async function trainLstm(options: TrainOptions): Promise<LstmMeta> {
   const batches = Math.ceil(fit.count / options.batchSize);
   let loss = Number.NaN;
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const data = shuffled(fit, random);
+    const data = shuffled(scaledSamples(fit, options.scaling), random);
     const x = tf.tensor3d(data.x, [data.count, INPUTS, 1]);
     const y = tf.tensor2d(data.y, [data.count, 1]);
     await model.fit(x, y, {
@@ -102,10 +138,11 @@ export async function trainLstm(options: TrainOptions): Promise<LstmMeta> {
     x.dispose();
     y.dispose();
   }
-  const predicted = predictBatch(model, calibration.x, calibration.count);
+  const predicted = predictBatch(model, calibration.x, calibration.count, options.scaling);
   const meta: LstmMeta = {
     bandQuantile: 0.9,
     bandRelative: relativeResidualQuantile(predicted, calibration.y, 0.9),
+    scaling: options.scaling,
     trainedAt: new Date().toISOString(),
     backend: tfBackend,
     epochs: options.epochs,
@@ -115,7 +152,7 @@ export async function trainLstm(options: TrainOptions): Promise<LstmMeta> {
     calibrationWindows: calibration.count,
     finalLoss: loss,
     seconds: (Date.now() - started) / 1000,
-    golden: goldenOf(model, calibration),
+    golden: goldenOf(model, calibration, options.scaling),
   };
   await saveLstm(model, options.outDir);
   await writeFile(join(options.outDir, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
