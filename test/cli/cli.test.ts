@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { projectRoot } from '../../src/paths.js';
 import { pipelineJson } from '../helpers/files.js';
-
-const exec = promisify(execFile);
-
-async function ipa(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/ipa.js', ...args], { cwd: projectRoot });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { ipa } from '../helpers/ipa.js';
 
 describe('ipa CLI', () => {
   it('lists its commands in --help', async () => {

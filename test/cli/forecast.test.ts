@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { projectRoot } from '../../src/paths.js';
-
-const exec = promisify(execFile);
-
-async function ipa(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/ipa.js', ...args], { cwd: projectRoot });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { ipa } from '../helpers/ipa.js';
 
 async function windowFile(name: string, content: unknown): Promise<string> {
   const file = join(tmpdir(), `ipa-${process.pid}-${name}.json`);
