@@ -5,15 +5,9 @@ import type { DatasetEvaluation } from '../forecast/evaluate.js';
 import { DEFAULT_MODEL_DIR, FORECAST_METHODS, type ForecastMethod } from '../forecast/forecast.js';
 import { readJsonFile } from '../io/jsonFile.js';
 import { ValidationError } from '../model/validation.js';
+import { positiveIntFlag } from './flags.js';
 import { progressBar } from './progress.js';
 import { formatNumber, table } from './table.js';
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ValidationError('command line', [{ path: flag, message: `expected a whole number ≥ 1, got ${JSON.stringify(value)}` }]);
-  return n;
-}
 
 // TensorFlow.js loads only when a forecast command runs: every other command starts faster.
 const forecasterModule = () => import('../forecast/forecaster.js');
@@ -55,9 +49,9 @@ export function registerForecastCommand(program: Command): void {
       const { trainLstm } = await import('../forecast/train.js');
       const bar = progressBar('training');
       const meta = await trainLstm({
-        epochs: positiveInt('--epochs', opts.epochs),
-        batchSize: positiveInt('--batch-size', opts.batchSize),
-        seed: positiveInt('--seed', opts.seed),
+        epochs: positiveIntFlag('--epochs', opts.epochs),
+        batchSize: positiveIntFlag('--batch-size', opts.batchSize),
+        seed: positiveIntFlag('--seed', opts.seed),
         calibrationShare: 0.1,
         scaling: opts.scaling,
         outDir: opts.out,

@@ -5,12 +5,12 @@ import { type Config, parseConfig } from '../model/config.js';
 import type { Baseline, Decision } from '../model/decision.js';
 import { parseFleet } from '../model/fleet.js';
 import { type Problem, parseProblem } from '../model/problem.js';
-import { ValidationError } from '../model/validation.js';
 import { optimize } from '../optimizer/decide.js';
 import { type Fleet, type FleetDecision, optimizeFleet } from '../optimizer/fleet.js';
 import { loadHighsSolver } from '../optimizer/highsSolver.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { METHODS, type Method } from '../optimizer/solve.js';
+import { flagError, numberFlag, oneOf, positiveNumberFlag } from './flags.js';
 import { formatNumber, table } from './table.js';
 
 interface OptimizeFlags {
@@ -28,25 +28,6 @@ interface OptimizeFlags {
 }
 
 const BASELINES: Baseline[] = ['fa2', 'rim', 'static'];
-
-function flagError(flag: string, message: string): ValidationError {
-  return new ValidationError('command line', [{ path: flag, message }]);
-}
-
-function numberFlag(flag: string, value: string | undefined, positive: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0)) {
-    throw flagError(flag, `expected a finite number ${positive ? '> 0' : '≥ 0'}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw flagError(flag, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as T;
-}
 
 /** A JSON file, or inline JSON when the value starts with `{`. */
 async function jsonArgument(value: string): Promise<unknown> {
@@ -107,13 +88,13 @@ async function problemFromFlags(flags: OptimizeFlags): Promise<Problem> {
   if (flags.instance) {
     if (flags.pipeline || flags.load !== undefined) throw flagError('--instance', 'give either --instance or --pipeline/--load, not both');
     const problem = parseProblem(await readJsonFile(flags.instance), flags.instance);
-    const sla = numberFlag('--sla', flags.sla, true);
+    const sla = positiveNumberFlag('--sla', flags.sla);
     return sla === undefined ? problem : { ...problem, slaMs: sla };
   }
   if (!flags.pipeline) throw flagError('--pipeline', 'required (or --instance FILE)');
-  const load = numberFlag('--load', flags.load, false);
+  const load = numberFlag('--load', flags.load);
   if (load === undefined) throw flagError('--load', 'required with --pipeline');
-  return problemFromPipeline(flags.pipeline, flags.profiles, load, numberFlag('--sla', flags.sla, true));
+  return problemFromPipeline(flags.pipeline, flags.profiles, load, positiveNumberFlag('--sla', flags.sla));
 }
 
 export function renderDecision(problem: Problem, d: Decision): string {

