@@ -53,3 +53,30 @@ export async function waitUntil(check: () => boolean, timeoutMs: number): Promis
   }
   return check();
 }
+
+/** `waitUntil` for checks that must await (a query, an HTTP call). */
+export async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: number, pollMs = 200): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(pollMs);
+  }
+  return check();
+}
+
+/** Stops a process group: SIGTERM, then SIGKILL if it lingers; throws if it survives both. */
+export async function stopGroup(started: Started): Promise<void> {
+  const pgid = started.child.pid;
+  if (pgid === undefined || !groupAlive(pgid)) return;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGTERM');
+  if (await waitUntil(() => !groupAlive(pgid), 10_000)) return;
+  signal('SIGKILL');
+  if (!(await waitUntil(() => !groupAlive(pgid), 5_000))) throw new Error(`process group ${pgid} survived SIGKILL`);
+}
