@@ -4,15 +4,38 @@ import { activitiesFor } from './activities/index.js';
 import { type QueueName, TASK_QUEUES } from './taskQueues.js';
 import { sdkLogger } from './temporal/runtime.js';
 
+export interface WorkerTuning {
+  /** Sticky cache size: one entry per running workflow avoids replaying histories (default 2000). */
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Replaces activities by name, e.g. to instrument them in a benchmark. */
+  activities?: Record<string, (...args: never[]) => Promise<unknown>>;
+}
+
 /** One worker per task queue, sharing one connection and one workflow bundle. */
-export async function createWorkers(connection: NativeConnection, namespace: string, queues: QueueName[]): Promise<Worker[]> {
+export async function createWorkers(
+  connection: NativeConnection,
+  namespace: string,
+  queues: QueueName[],
+  tuning: WorkerTuning = {},
+): Promise<Worker[]> {
+  const { activities, ...limits } = tuning;
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./workflows/index.js', import.meta.url)),
     logger: sdkLogger,
   });
   return Promise.all(
     queues.map((queue) =>
-      Worker.create({ connection, namespace, taskQueue: TASK_QUEUES[queue], workflowBundle, activities: activitiesFor(queue) }),
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: TASK_QUEUES[queue],
+        workflowBundle,
+        activities: { ...activitiesFor(queue), ...activities },
+        maxCachedWorkflows: 2000,
+        ...limits,
+      }),
     ),
   );
 }

@@ -6,8 +6,9 @@ import { parseQueueNames } from '../taskQueues.js';
 import { findTemporalCli } from '../temporal/cliBinary.js';
 import { temporalSettingsFromEnv } from '../temporal/connection.js';
 import { startDevServer } from '../temporal/devServer.js';
+import { portFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
-import { serveQueues } from './worker.js';
+import { METRICS_OPTION, metricsOptions, serveQueues } from './worker.js';
 
 interface DevOptions {
   ip: string;
@@ -15,13 +16,8 @@ interface DevOptions {
   uiPort: string;
   stateDir: string;
   queues: string;
-}
-
-function portOption(value: string, flag: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new Error(`${flag}: expected a port 1-65535, got ${JSON.stringify(value)}`);
-  return port;
+  metricsPort: string;
+  metrics: boolean;
 }
 
 /**
@@ -34,7 +30,7 @@ async function dev(opts: DevOptions): Promise<void> {
   const remote = temporalSettingsFromEnv();
   if (remote) {
     log.info({ address: remote.address }, 'TEMPORAL_ADDRESS is set: using that server, starting only the worker');
-    await serveQueues(remote, queues, stop);
+    await serveQueues(remote, queues, stop, metricsOptions(opts));
     return;
   }
   const binary = await findTemporalCli();
@@ -42,8 +38,8 @@ async function dev(opts: DevOptions): Promise<void> {
     binary,
     stateDir: resolve(opts.stateDir),
     ip: opts.ip,
-    port: portOption(opts.port, '--port'),
-    uiPort: portOption(opts.uiPort, '--ui-port'),
+    port: portFlag('--port', opts.port),
+    uiPort: portFlag('--ui-port', opts.uiPort),
   });
   log.info({ address: server.address, db: server.dbFile, serverLog: server.logFile, serverPid: server.pid }, 'Temporal dev server ready');
   process.stderr.write(`\n  Temporal Web UI: ${server.uiUrl}\n  Temporal address: ${server.address}  (Ctrl-C stops both)\n\n`);
@@ -53,7 +49,12 @@ async function dev(opts: DevOptions): Promise<void> {
     if (!stopping) failure = new Error(`Temporal dev server exited unexpectedly (code ${code}); see ${server.logFile}`);
   });
   try {
-    await serveQueues({ address: server.address, namespace: server.namespace }, queues, Promise.race([stop, serverDied]));
+    await serveQueues(
+      { address: server.address, namespace: server.namespace },
+      queues,
+      Promise.race([stop, serverDied]),
+      metricsOptions(opts),
+    );
   } finally {
     stopping = true;
     await server.stop();
@@ -71,6 +72,8 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
     .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
+    .option(...METRICS_OPTION)
+    .option('--no-metrics', 'serve no Prometheus metrics')
     .addHelpText('after', '\nWith TEMPORAL_ADDRESS set, no server is started: the worker connects there (see `ipa worker --help`).')
     .action(dev);
 }

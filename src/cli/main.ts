@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { configureLogger } from '../log.js';
 import { ipaVersion } from '../version.js';
+import { registerAdaptCommand } from './adapt.js';
 import { registerDevCommand } from './dev.js';
 import { registerForecastCommand } from './forecast.js';
 import { registerOptimizeCommand } from './optimize.js';
@@ -23,6 +24,7 @@ const program = new Command('ipa')
 registerDevCommand(program);
 registerWorkerCommand(program);
 registerOptimizeCommand(program);
+registerAdaptCommand(program);
 registerForecastCommand(program);
 registerPingCommand(program);
 registerProfilesCommand(program);

@@ -2,9 +2,9 @@ import type { Config } from '../model/config.js';
 import type { Alternative, Baseline, Decision, Explanation, StageDecision } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
 import { ValidationError, type ValidationIssue } from '../model/validation.js';
-import { chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
 import { loadHighsSolver, reloadHighsSolver } from './highsSolver.js';
-import { makeOption, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
+import { buildOptions, makeOption, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
 import { type Method, optimumValue, type Solved, solveProblem } from './solve.js';
 
 export interface OptimizeOptions {
@@ -211,6 +211,24 @@ function explain(
   return { summary, binding, alternatives, infeasible: [] };
 }
 
+/** Objectives this close count as a tie: float noise, not a better config. */
+const TIE = 1e-9;
+
+/**
+ * The running config's options (with replicas for this load) when they reach the optimum: among
+ * equally good configs, the one already running avoids a pointless rollout.
+ */
+function currentIfOptimal(problem: Problem, model: ChoiceModel, best: Option[], current: Config): Option[] | undefined {
+  if (current.stages.length !== problem.stages.length) return undefined;
+  const restrictions = current.stages.map((c) => ({ variant: c.variant, shape: c.shape, batch: c.batch }));
+  const options = buildOptions(problem, restrictions).map((s) => s.options[0]);
+  if (options.some((o) => o === undefined)) return undefined;
+  const running = options as Option[];
+  if (latencyOf(running) > problem.slaMs) return undefined;
+  const optimum = objectiveOf(model, best);
+  return objectiveOf(model, running) >= optimum - TIE * Math.max(1, Math.abs(optimum)) ? running : undefined;
+}
+
 /** The optimum for a problem (or a baseline's optimum, or a static config's evaluation), explained. */
 export function decide(problem: Problem, options: OptimizeOptions = {}): Decision {
   const method = options.method ?? 'auto';
@@ -233,6 +251,8 @@ export function decide(problem: Problem, options: OptimizeOptions = {}): Decisio
     ...(options.baseline ? { baseline: options.baseline } : {}),
   };
   if (solved.solution.choice) {
+    const best = chosen(solved.model, solved.solution.choice);
+    const kept = !options.baseline && options.current ? currentIfOptimal(problem, solved.model, best, options.current) : undefined;
     const explanation =
       options.explain === false
         ? { summary: '', binding: [], alternatives: [], infeasible: [] }
@@ -241,7 +261,7 @@ export function decide(problem: Problem, options: OptimizeOptions = {}): Decisio
       feasible: true,
       fallback: false,
       ...common,
-      ...evaluate(problem, chosen(solved.model, solved.solution.choice)),
+      ...evaluate(problem, kept ?? best),
       solver,
       explanation,
     };

@@ -1,4 +1,4 @@
-import type { ObjectiveWeights, PipelineSpec } from '../model/pipelineSpec.js';
+import type { ObjectiveWeights, PasMethod, PipelineSpec } from '../model/pipelineSpec.js';
 import { checkPipelineAgainstProfiles } from '../model/pipelineSpec.js';
 import type { Problem } from '../model/problem.js';
 import { findShape, findVariant, type ProfileRow, type ProfileSet } from '../model/profileSet.js';
@@ -6,6 +6,7 @@ import { findShape, findVariant, type ProfileRow, type ProfileSet } from '../mod
 export interface ProblemOverrides {
   slaMs?: number;
   objective?: Partial<ObjectiveWeights>;
+  pas?: PasMethod;
 }
 
 const latencyOf: Record<PipelineSpec['latencyPercentile'], (row: ProfileRow) => number> = {
@@ -27,7 +28,7 @@ export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: 
     name: spec.name,
     slaMs: overrides.slaMs ?? spec.slaMs,
     load,
-    objective: { ...spec.objective, ...overrides.objective, accuracy: spec.pas },
+    objective: { ...spec.objective, ...overrides.objective, accuracy: overrides.pas ?? spec.pas },
     limits: spec.limits,
     cost: spec.cost,
     stages: spec.stages.map((stage) => {

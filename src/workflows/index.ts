@@ -1,1 +1,2 @@
+export { adaptPipeline } from './adaptPipeline.js';
 export { ping } from './ping.js';

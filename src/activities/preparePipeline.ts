@@ -1,0 +1,57 @@
+import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
+import type { AdaptSettings } from '../model/adaptInput.js';
+import { parseAdaptInput } from '../model/adaptInput.js';
+import type { Settings } from '../model/decisionRecord.js';
+import { checkPipelineAgainstProfiles, type PipelineSpec, parsePipelineSpec } from '../model/pipelineSpec.js';
+import { ValidationError } from '../model/validation.js';
+import { FAILURE_TYPES, failingFast } from './failures.js';
+
+/** A validated `adaptPipeline` input: the spec resolved, the profile set pinned by its version. */
+export interface PreparedPipeline {
+  spec: PipelineSpec;
+  /** Content hash of the profile set the optimizer reads. */
+  profiles: string;
+  settings: Settings;
+  options: Omit<AdaptSettings, 'pipeline' | 'profiles' | 'slaMs' | 'objective'>;
+}
+
+/** Validates a workflow input and resolves what it names; an invalid input is a non-retryable InvalidInput. */
+export async function preparePipeline(input: unknown): Promise<PreparedPipeline> {
+  return failingFast(FAILURE_TYPES.invalidInput, async () => {
+    const { pipeline, profiles: profilesRef, slaMs, objective, ...options } = parseAdaptInput(input);
+    const spec = typeof pipeline === 'string' ? await resolvePipelineSpec(pipeline) : parsePipelineSpec(pipeline, 'pipeline');
+    const ref = profilesRef ?? spec.profiles;
+    if (!ref) {
+      throw new ValidationError('adaptPipeline input', [
+        { path: 'profiles', message: `required: pipeline ${spec.name} names no profile set` },
+      ]);
+    }
+    const profiles = await resolveProfileSet(ref);
+    checkPipelineAgainstProfiles(spec, profiles, `pipeline ${spec.name}`);
+    const settings: Settings = {
+      slaMs: slaMs ?? spec.slaMs,
+      alpha: objective?.alpha ?? spec.objective.alpha,
+      beta: objective?.beta ?? spec.objective.beta,
+      gamma: objective?.gamma ?? spec.objective.gamma,
+      accuracy: objective?.accuracy ?? spec.pas,
+    };
+    return { spec, profiles: profiles.version, settings, options };
+  });
+}
+
+/**
+ * The version of a profile set to switch to, checked against the spec: `ref` by version, name or
+ * path, or the newest set of the spec's own profile name.
+ */
+export async function resolveProfiles(input: { spec: PipelineSpec; ref?: string }): Promise<string> {
+  return failingFast(FAILURE_TYPES.invalidInput, async () => {
+    const ref = input.ref ?? input.spec.profiles;
+    if (!ref)
+      throw new ValidationError('reloadProfiles', [
+        { path: 'version', message: `required: pipeline ${input.spec.name} names no profile set` },
+      ]);
+    const profiles = await resolveProfileSet(ref);
+    checkPipelineAgainstProfiles(input.spec, profiles, `pipeline ${input.spec.name}`);
+    return profiles.version;
+  });
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './fields.js';
+import { objectiveWeights, pasMethod } from './pipelineSpec.js';
+import { parseWith } from './validation.js';
+
+/** Replays a recorded workload: per-second loads from the Twitter trace, a file, or inline. */
+const traceSource = z.strictObject({
+  kind: z.literal('trace'),
+  /** A file of per-second loads (one per line, optionally .gz, or a JSON array); the Twitter trace when absent. */
+  file: z.string().min(1).optional(),
+  /** Inline per-second loads, for tests and short demos (kept small: they travel in the history). */
+  loads: z.array(nonNegativeNumber).min(1).max(10_000).optional(),
+  /** The trace second that replay starts at (the window then ends there). */
+  start: nonNegativeInt.default(120),
+  /** Trace seconds per real second: 30 replays half a minute of trace every second. */
+  speed: positiveNumber.default(1),
+  /** Divide every load by this, as IPA damped the Twitter trace by 8. */
+  damp: positiveNumber.default(1),
+});
+
+/** The production source: a PromQL range query over the last 120 s at a 1 s step. */
+const prometheusSource = z.strictObject({
+  kind: z.literal('prometheus'),
+  /** PROMETHEUS_URL of the worker when absent. */
+  url: z.url().optional(),
+  /** `$pipeline` is replaced by the pipeline's name; must aggregate to one series. */
+  query: z.string().min(1).optional(),
+});
+
+export const observeSource = z.discriminatedUnion('kind', [traceSource, prometheusSource]);
+export type ObserveSource = z.output<typeof observeSource>;
+
+/**
+ * Where decisions go. `kubernetes` is accepted by name only once the Kubernetes actuator exists;
+ * until then an input asking for it is refused at start, not failed on every step.
+ */
+const dryRunActuator = z.strictObject({
+  kind: z.literal('dry-run'),
+  /** A JSON-lines file that every applied decision is appended to, once per decision id. */
+  log: z.string().min(1).optional(),
+});
+const simulatedActuator = z.strictObject({ kind: z.literal('simulated') });
+
+export const actuatorSpec = z.discriminatedUnion('kind', [dryRunActuator, simulatedActuator]);
+export type ActuatorSpec = z.output<typeof actuatorSpec>;
+
+const byName = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' ? { kind: value } : value), schema);
+
+export const forecastMethod = z.enum(['auto', 'lstm', 'reactive', 'max', 'mean']);
+
+/** The input of `adaptPipeline`, as users give it (CLI, `temporal workflow start --input`). */
+export const adaptInputSchema = z.strictObject({
+  /** A pipeline name (profiles/pipelines/NAME.json), a path to a spec, or the spec inline. */
+  pipeline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  /** Profile-set version, name or path; the spec's `profiles` when absent. */
+  profiles: z.string().min(1).optional(),
+  intervalSeconds: positiveNumber.default(10),
+  forecaster: forecastMethod.default('auto'),
+  /** Provision for the forecast itself or for its upper band (which under-predicts far less often). */
+  provision: z.enum(['forecast', 'upper']).default('upper'),
+  observe: byName(observeSource).default({ kind: 'trace', start: 120, speed: 1, damp: 1 }),
+  actuator: byName(actuatorSpec).default({ kind: 'dry-run' }),
+  /** Starting SLA and weights; the spec's when absent. */
+  slaMs: positiveNumber.optional(),
+  objective: objectiveWeights.partial().extend({ accuracy: pasMethod.optional() }).optional(),
+  /** Continue as new after this many steps (each is about 20 history events). */
+  maxStepsPerRun: positiveInt.max(2000).default(250),
+  /** How many recent decisions the workflow keeps for its `decisions` query. */
+  keepDecisions: positiveInt.max(500).default(50),
+  /** Whether to keep the IpaPipeline/IpaSlaMs search attributes current (needs them registered). */
+  searchAttributes: z.boolean().default(true),
+});
+
+export type AdaptInputFields = z.input<typeof adaptInputSchema>;
+export type AdaptSettings = z.output<typeof adaptInputSchema>;
+
+export function parseAdaptInput(input: unknown, source = 'adaptPipeline input'): AdaptSettings {
+  return parseWith(adaptInputSchema, input, source);
+}

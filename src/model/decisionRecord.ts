@@ -1,0 +1,66 @@
+import type { Config } from './config.js';
+import type { ObjectiveParts, SolverMethod } from './decision.js';
+import type { PasMethod } from './pipelineSpec.js';
+
+/** What one step saw: a summary of the per-second window (the window itself is in observe's result). */
+export interface WindowSummary {
+  source: string;
+  seconds: number;
+  last: number;
+  mean: number;
+  max: number;
+  /** True when observing failed and the step reused the last good window. */
+  stale: boolean;
+}
+
+export interface ForecastSummary {
+  forecast: number;
+  upper: number;
+  method: string;
+  reason: string;
+  /** The load the optimizer was asked to sustain (the forecast or its band). */
+  provisioned: number;
+}
+
+export interface Settings {
+  slaMs: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  accuracy: PasMethod;
+}
+
+export type StepOutcome = 'applied' | 'unchanged' | 'fallback' | 'apply-failed' | 'skipped';
+
+export interface ApplyOutcome {
+  actuator: string;
+  status: 'applied' | 'unchanged' | 'failed' | 'skipped';
+  detail: string;
+}
+
+/**
+ * The audit record of one adaptation step: enough to answer "why did the pipeline run this at
+ * that time" without re-running anything.
+ */
+export interface DecisionRecord {
+  /** `<workflow id>#<step>`: unique across the continue-as-new chain. */
+  id: string;
+  step: number;
+  pipeline: string;
+  /** Workflow time of the step's start, ISO 8601. */
+  at: string;
+  trigger: 'start' | 'timer' | 'signal' | 'update';
+  profiles: string;
+  observed?: WindowSummary;
+  forecast?: ForecastSummary;
+  settings: Settings;
+  outcome: StepOutcome;
+  feasible?: boolean;
+  config?: Config;
+  predicted?: { pas: number; cost: number; latencyMs: number; slackMs: number; objective: ObjectiveParts };
+  solver?: { method: SolverMethod; status: 'optimal' | 'infeasible'; timeMs: number };
+  explanation?: string;
+  apply?: ApplyOutcome;
+  /** Why nothing changed, why the problem was infeasible, or what failed. */
+  reason?: string;
+}

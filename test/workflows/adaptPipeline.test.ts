@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { DecisionRecord } from '../../src/model/decisionRecord.js';
+import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { readDecisions } from '../../src/temporal/decisionHistory.js';
+import { installRuntime } from '../../src/temporal/runtime.js';
+import { createWorkers, runWorkers } from '../../src/worker.js';
+import { type AdaptInput, adaptPipeline, decisions, setSla, status, updateSla } from '../../src/workflows/adaptPipeline.js';
+import { IpaSlaMs } from '../../src/workflows/searchAttributes.js';
+import { ipaWithEnv } from '../helpers/ipa.js';
+import { waitUntilAsync } from '../helpers/processes.js';
+import { startTestServer } from '../helpers/temporal.js';
+
+/** 30 req/s for four minutes of trace, then 600 req/s: a step-up the loop must follow. */
+const STEP_UP = [...Array<number>(240).fill(30), ...Array<number>(600).fill(600)];
+
+describe('adaptPipeline on a real Temporal dev server (trace source, dry-run actuator)', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+  let stop: () => void;
+  const dir = mkdtempSync(join(tmpdir(), 'ipa-adapt-'));
+
+  before(async () => {
+    installRuntime();
+    env = await startTestServer();
+    workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    running = runWorkers(workers, stopped);
+  });
+
+  after(async () => {
+    stop();
+    await running;
+    await env?.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(workflowId: string, input: Partial<AdaptInput>): Promise<WorkflowHandle<typeof adaptPipeline>> {
+    return env.client.workflow.start(adaptPipeline, {
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId,
+      args: [{ pipeline: 'video', intervalSeconds: 1, ...input }],
+    });
+  }
+
+  async function stepsReach(handle: WorkflowHandle, count: number, timeoutMs = 60_000): Promise<void> {
+    let step = 0;
+    const reached = await waitUntilAsync(async () => {
+      // Queries are answered once the first activity has prepared the pipeline.
+      step = (await handle.query(status).catch(() => ({ step: 0 }))).step;
+      return step >= count;
+    }, timeoutMs);
+    assert.ok(reached, `expected ${count} steps, saw ${step}`);
+  }
+
+  it('decides once per interval and follows a load step-up with more capacity', async () => {
+    const log = join(dir, 'step-up.jsonl');
+    const handle = await start('adapt-step-up', {
+      observe: { kind: 'trace', loads: STEP_UP, start: 120, speed: 30 },
+      actuator: { kind: 'dry-run', log },
+    });
+    await stepsReach(handle, 8);
+    const recent = (await handle.query(decisions, { limit: 50 })).reverse();
+    await handle.terminate('test done');
+
+    const steps = recent.map((r) => r.step);
+    assert.deepEqual(
+      steps,
+      steps.map((_, i) => i + 1),
+      'steps are numbered 1, 2, … without gaps',
+    );
+    for (let i = 1; i < recent.length; i++) {
+      const gap = Date.parse((recent[i] as DecisionRecord).at) - Date.parse((recent[i - 1] as DecisionRecord).at);
+      assert.ok(gap >= 1000, `timer steps are at least one interval apart, got ${gap} ms between steps ${i} and ${i + 1}`);
+    }
+    const first = recent[0] as DecisionRecord;
+    const last = recent[recent.length - 1] as DecisionRecord;
+    assert.equal(first.outcome, 'applied');
+    assert.equal(first.observed?.max, 30);
+    assert.equal(last.observed?.max, 600);
+    assert.ok((last.forecast?.provisioned ?? 0) > (first.forecast?.provisioned ?? 0) * 5, 'the forecast follows the step-up');
+    const replicas = (r: DecisionRecord) => r.config?.stages.reduce((t, s) => t + s.replicas, 0) ?? 0;
+    const variants = (r: DecisionRecord) => r.config?.stages.map((s) => `${s.variant}/${s.shape}`).join();
+    assert.ok(replicas(last) > replicas(first) || variants(last) !== variants(first), 'more replicas or other variants after the step-up');
+    assert.ok((last.predicted?.cost ?? 0) > (first.predicted?.cost ?? 0), 'a higher load costs more');
+
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { decisionId: string });
+    const applied = recent.filter((r) => r.outcome === 'applied').map((r) => r.id);
+    assert.deepEqual(
+      lines.map((l) => l.decisionId),
+      applied,
+      'the dry-run log holds each applied decision once, in order',
+    );
+  });
+
+  it('takes a tighter SLA by signal at once, returns the decision of updateSla, and keeps search attributes current', async () => {
+    const handle = await start('adapt-sla', {
+      intervalSeconds: 3600,
+      observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
+    });
+    await stepsReach(handle, 1);
+    const before = (await handle.query(status)).lastDecision as DecisionRecord;
+    assert.equal(before.settings.slaMs, 300);
+
+    await handle.signal(setSla, { slaMs: 120 });
+    await stepsReach(handle, 2);
+    const afterSignal = (await handle.query(status)).lastDecision as DecisionRecord;
+    assert.equal(afterSignal.trigger, 'signal', 'the signal woke the loop long before the hour-long timer');
+    assert.equal(afterSignal.settings.slaMs, 120);
+    assert.notDeepEqual(afterSignal.config, before.config, 'the tighter SLA changes the config');
+    assert.ok((afterSignal.predicted?.latencyMs ?? Infinity) <= 120);
+
+    const updated = await handle.executeUpdate(updateSla, { args: [{ slaMs: 60 }] });
+    assert.equal(updated.trigger, 'update');
+    assert.equal(updated.settings.slaMs, 60);
+    assert.equal(updated.step, 3);
+    assert.ok((updated.predicted?.latencyMs ?? Infinity) <= 60);
+
+    const described = await handle.describe();
+    assert.equal(described.typedSearchAttributes.get(IpaSlaMs), 60);
+    await handle.terminate('test done');
+  });
+
+  it('rejects invalid updates and ignores invalid signals with a reason, changing nothing', async () => {
+    const handle = await start('adapt-invalid', {
+      intervalSeconds: 3600,
+      observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
+    });
+    await stepsReach(handle, 1);
+    for (const bad of [{ slaMs: -5 }, { slaMs: 'fast' }, { sla: 100 }, 7]) {
+      await assert.rejects(
+        handle.executeUpdate(updateSla, { args: [bad as never] }),
+        (err: unknown) => err instanceof WorkflowUpdateFailedError && /updateSla rejected/.test(String((err.cause as Error)?.message)),
+      );
+    }
+    await handle.signal(setSla, { slaMs: 0 });
+    await handle.signal(setSla, { slaMs: Number.NaN } as never);
+    await handle.signal('setObjective', { alpha: -1, accuracy: 'max' });
+    await handle.signal('reloadProfiles', { version: 'no-such-set' });
+    let s = await handle.query(status);
+    await waitUntilAsync(async () => {
+      s = await handle.query(status);
+      return s.counters.ignoredSignals >= 4;
+    }, 20_000);
+    assert.equal(s.counters.ignoredSignals, 4);
+    assert.match(s.ignored[0]?.reason ?? '', /slaMs: expected a number > 0, got 0/);
+    assert.match(
+      s.ignored[2]?.reason ?? '',
+      /alpha: expected a number ≥ 0, got -1.*accuracy: expected "sum", "average" or "multiply", got "max"/,
+    );
+    assert.match(s.ignored[3]?.reason ?? '', /no-such-set/);
+    assert.equal(s.settings.slaMs, 300);
+    assert.equal(s.settings.alpha, 1);
+    assert.equal(s.step, 1, 'no step ran for an ignored signal');
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await handle.terminate('test done');
+  });
+
+  it('pauses and resumes', async () => {
+    const handle = await start('adapt-pause', { observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 } });
+    await stepsReach(handle, 1);
+    await handle.signal('pause');
+    await waitUntilAsync(async () => (await handle.query(status)).paused, 10_000);
+    const paused = (await handle.query(status)).step;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal((await handle.query(status)).step, paused, 'no step while paused');
+    await assert.rejects(handle.executeUpdate(updateSla, { args: [{ slaMs: 100 }] }), (err: Error) => /paused/.test(String(err.cause)));
+    await handle.signal('resume');
+    await stepsReach(handle, paused + 1);
+    await handle.terminate('test done');
+  });
+
+  it('keeps every decision across the continue-as-new chain, and the CLI reads them all', async () => {
+    const handle = await start('adapt-chain', {
+      maxStepsPerRun: 3,
+      observe: { kind: 'trace', loads: Array<number>(400).fill(30), start: 150, speed: 10 },
+    });
+    await env.client.workflow.getHandle('adapt-chain').signal(setSla, { slaMs: 200 });
+    await stepsReach(handle, 8);
+    const s = await handle.query(status);
+    assert.ok(s.run >= 3, `expected at least 3 runs, saw ${s.run}`);
+    assert.equal(s.settings.slaMs, 200, 'the SLA set by signal in run 1 is carried');
+
+    const records = await readDecisions(env.client, 'adapt-chain');
+    const steps = records.map((r) => r.step);
+    assert.deepEqual(
+      steps,
+      steps.map((_, i) => i + 1),
+      'no step lost or repeated across run boundaries',
+    );
+    assert.ok(records.length >= 8);
+    assert.equal(records[0]?.id, 'adapt-chain#1');
+
+    const address = { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' };
+    const json = await ipaWithEnv(address, 'adapt', 'decisions', '--workflow-id', 'adapt-chain', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const fromCli = JSON.parse(json.stdout) as DecisionRecord[];
+    assert.deepEqual(
+      fromCli.slice(0, records.length).map((r) => r.id),
+      records.map((r) => r.id),
+    );
+    const text = await ipaWithEnv(address, 'adapt', 'decisions', '--workflow-id', 'adapt-chain', '--limit', '2');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /step\s+at\s+trigger/);
+    assert.equal(text.stdout.trim().split('\n').length, 3, 'a header and two rows');
+
+    const statusText = await ipaWithEnv(address, 'adapt', 'status', 'adapt-chain');
+    assert.match(statusText.stdout, /video: step \d+ \(run \d+\)/);
+    assert.match(statusText.stdout, /SLA 200 ms/);
+    const sla = await ipaWithEnv(address, 'adapt', 'sla', 'adapt-chain', '-3');
+    assert.notEqual(sla.code, 0);
+    assert.match(sla.stderr, /<ms>: expected a finite number > 0, got "-3"/);
+    await handle.terminate('test done');
+  });
+
+  it('fails fast with the field and value when the start input is invalid', async () => {
+    const handle = await start('adapt-bad-input', { pipeline: 'video', intervalSeconds: -1 });
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const message = String((err.cause as Error)?.cause ? ((err.cause as Error).cause as Error).message : (err.cause as Error)?.message);
+      assert.match(message, /intervalSeconds.*-1/);
+      return true;
+    });
+  });
+});
