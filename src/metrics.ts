@@ -66,13 +66,14 @@ export function recordMetrics(record: DecisionRecord): void {
   if (record.solver) solveSeconds.observe({ pipeline }, record.solver.timeMs / 1000);
   if (record.forecast) forecastRps.set({ pipeline }, record.forecast.provisioned);
   if (record.observed) observedRps.set({ pipeline }, record.observed.last);
-  if (record.observed?.stale) staleWindows.inc({ pipeline });
+  // Incremented by 0 too, so every pipeline's series exists from its first step and rate() works.
+  staleWindows.inc({ pipeline }, record.observed?.stale ? 1 : 0);
   if (record.predicted) {
     pas.set({ pipeline }, record.predicted.pas);
     cost.set({ pipeline }, record.predicted.cost);
   }
-  if (record.feasible === false) infeasible.inc({ pipeline });
-  if (record.apply?.status === 'failed') applyFailures.inc({ pipeline });
+  infeasible.inc({ pipeline }, record.feasible === false ? 1 : 0);
+  applyFailures.inc({ pipeline }, record.apply?.status === 'failed' ? 1 : 0);
 }
 
 /** Serves `/metrics` for Prometheus to scrape. Port 0 picks a free one. */

@@ -22,8 +22,6 @@ export interface LoadGenerator {
 
 const entry = fileURLToPath(new URL('./loadGeneratorProcess.js', import.meta.url));
 
-/** Kills the whole group (SIGTERM, then SIGKILL) and returns once none of it is left. */
-
 /**
  * Starts loadGeneratorProcess (see there for how the counter follows `loads`) in its own
  * process group on a port the OS picks, so parallel tests never race for one.

@@ -14,8 +14,6 @@ export interface TestPrometheus {
   stop(): Promise<void>;
 }
 
-/** Kills the whole group (SIGTERM, then SIGKILL) and returns once none of it is left. */
-
 async function untilReady(url: string, started: Started, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
