@@ -3,10 +3,10 @@ import { recordMetrics } from '../metrics.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
 
 /**
- * Publishes a step's record: its input in the event history is the audit trail that
- * `ipa adapt decisions` reads, and here it also reaches the logs and the worker's metrics.
+ * Publishes a step's record to the logs and the worker's metrics, and returns it: as this
+ * (local) activity's result it is in the event history, the audit trail `ipa adapt decisions` reads.
  */
-export async function record(decision: DecisionRecord): Promise<void> {
+export async function record(decision: DecisionRecord): Promise<DecisionRecord> {
   recordMetrics(decision);
   const config = decision.config?.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(', ');
   log.info(
@@ -21,4 +21,5 @@ export async function record(decision: DecisionRecord): Promise<void> {
     },
     'decision',
   );
+  return decision;
 }

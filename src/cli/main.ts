@@ -33,6 +33,9 @@ registerSetupCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`ipa: ${(err as Error).message}\n`);
+  // Temporal wraps the useful message (an update validator's, an activity's) in causes.
+  const messages: string[] = [];
+  for (let e = err as Error | undefined; e; e = e.cause as Error | undefined) if (e.message) messages.push(e.message);
+  process.stderr.write(`ipa: ${messages.join(': ')}\n`);
   process.exitCode = 1;
 }

@@ -3,12 +3,27 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { DecisionRecord } from '../model/decisionRecord.js';
 
-/** The activity whose input is each step's record. */
+/** The (local) activity whose result is each step's record. */
 const RECORD_ACTIVITY = 'record';
+/** The marker the SDK records a local activity's outcome in: `data` says which, `result` is its result. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The result of a completed local activity of type `activityType`, if `event` is its marker. */
+export function localActivityResult<T>(event: HistoryEvent, activityType: string): T | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== LOCAL_ACTIVITY_MARKER) return undefined;
+  const data = marker.details?.data?.payloads?.[0];
+  const result = marker.details?.result?.payloads?.[0];
+  if (!data || !result) return undefined;
+  if (defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data).activity_type !== activityType) return undefined;
+  return defaultPayloadConverter.fromPayload<T>(result);
+}
 
 export interface RunHistory {
   runId: string;
-  events: temporal.api.history.v1.IHistoryEvent[];
+  events: HistoryEvent[];
 }
 
 /**
@@ -35,10 +50,8 @@ export async function readDecisions(client: Client, workflowId: string): Promise
   const records: DecisionRecord[] = [];
   for (const run of await chainHistories(client, workflowId)) {
     for (const event of run.events) {
-      const scheduled = event.activityTaskScheduledEventAttributes;
-      if (scheduled?.activityType?.name !== RECORD_ACTIVITY) continue;
-      const payload = scheduled.input?.payloads?.[0];
-      if (payload) records.push(defaultPayloadConverter.fromPayload<DecisionRecord>(payload));
+      const record = localActivityResult<DecisionRecord>(event, RECORD_ACTIVITY);
+      if (record) records.push(record);
     }
   }
   return records;

@@ -17,6 +17,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** No Web UI (tests that do not need it start faster). */
   headless?: boolean;
+  /** Keep state in memory instead of the SQLite file (benchmarks: no disk writes). */
+  inMemory?: boolean;
   namespace?: string;
   readyTimeoutMs?: number;
 }
@@ -108,7 +110,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const pidFile = join(options.stateDir, 'temporal.pid');
   await stopOrphan(pidFile, dbFile);
 
-  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', ip, '--port', String(port), '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    ...(options.inMemory ? [] : ['--db-filename', dbFile]),
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+  ];
   if (namespace !== 'default') args.push('--namespace', namespace);
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');

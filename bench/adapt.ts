@@ -1,0 +1,350 @@
+/**
+ * Adaptation-loop benchmark. Run with `npm run bench:adapt`; it prints tables (stdout) and
+ * progress (stderr) and never asserts on time.
+ *
+ * 1. One pipeline on a local dev server (SQLite): step latency from the observe activity's
+ *    scheduling to the record's marker, read from the server's event timestamps, beside the
+ *    same five activities called directly in process (the baseline: what durability costs).
+ * 2. History size per 1,000 steps at the default 10 s interval, on the time-skipping test server:
+ *    the figure the continue-as-new threshold (maxStepsPerRun) is chosen from.
+ * 3. Fleets of 100, 500 and 1,000 concurrent loops (trace source, dry-run actuator, 10 s interval)
+ *    on one worker process: decisions/s, p99 step latency, timer lag (early and late in the window,
+ *    to see whether it grows), worker CPU and RSS, and the dev server's CPU beside it.
+ *
+ * Usage: node dist/bench/adapt.js [--fleets 100,500,1000] [--measure-seconds 60] [--skip single,history,fleet]
+ *        [--server sqlite|memory]
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { NativeConnection } from '@temporalio/worker';
+import { NativeConnection as WorkerConnection } from '@temporalio/worker';
+import { apply } from '../src/activities/apply.js';
+import { forecast, loadForecaster } from '../src/activities/forecast.js';
+import { observe } from '../src/activities/observe.js';
+import { optimize } from '../src/activities/optimize.js';
+import { preparePipeline } from '../src/activities/preparePipeline.js';
+import { record } from '../src/activities/record.js';
+import { configureLogger } from '../src/log.js';
+import type { DecisionRecord } from '../src/model/decisionRecord.js';
+import { TASK_QUEUES } from '../src/taskQueues.js';
+import { findTemporalCli, findTemporalTestServer } from '../src/temporal/cliBinary.js';
+import { chainHistories, localActivityResult } from '../src/temporal/decisionHistory.js';
+import { type DevServer, startDevServer } from '../src/temporal/devServer.js';
+import { installRuntime } from '../src/temporal/runtime.js';
+import { createWorkers, runWorkers } from '../src/worker.js';
+import { type AdaptInput, adaptPipeline } from '../src/workflows/adaptPipeline.js';
+import { freePort } from '../test/helpers/ports.js';
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+const FLEETS = flag('fleets', '100,500,1000').split(',').map(Number);
+const MEASURE_SECONDS = Number(flag('measure-seconds', '60'));
+const WARMUP_SECONDS = 25;
+const SKIP = new Set(flag('skip', '').split(','));
+const SINGLE_STEPS = 60;
+/** `sqlite` (what `npm start` runs) or `memory` (no disk writes: isolates the worker's own cost). */
+const SERVER = flag('server', 'sqlite');
+
+function percentile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+const median = (values: number[]) => percentile(values, 0.5);
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
+
+/** A different day of the Twitter trace per pipeline, damped as IPA did. */
+const traceInput = (i: number, intervalSeconds: number): AdaptInput => ({
+  pipeline: 'video',
+  intervalSeconds,
+  observe: { kind: 'trace', start: 120 + ((i * 86_400) % 1_700_000), damp: 8 },
+  actuator: { kind: 'dry-run' },
+});
+
+/** CPU seconds (user + system) of another process, from /proc. */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function withDevServer<T>(body: (server: DevServer, client: Client, connection: NativeConnection) => Promise<T>): Promise<T> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'ipa-bench-'));
+  const server = await startDevServer({
+    binary: await findTemporalCli(),
+    stateDir,
+    headless: true,
+    port: await freePort(),
+    inMemory: SERVER === 'memory',
+  });
+  const clientConnection = await Connection.connect({ address: server.address });
+  const workerConnection = await WorkerConnection.connect({ address: server.address });
+  try {
+    return await body(server, new Client({ connection: clientConnection }), workerConnection);
+  } finally {
+    await clientConnection.close();
+    await workerConnection.close();
+    await server.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** 1. One pipeline: step latency from the history's event times, and the in-process baseline. */
+async function singlePipeline(): Promise<void> {
+  progress(`single pipeline: ${SINGLE_STEPS} steps at a 1 s interval on a dev server`);
+  const stepsMs = await withDevServer(async (_server, client, connection) => {
+    const workers = await createWorkers(connection, 'default', ['adapt']);
+    let stop = () => {};
+    const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
+    const handle = await client.workflow.start(adaptPipeline, {
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'bench-single',
+      args: [{ ...traceInput(0, 1), maxStepsPerRun: 2000 }],
+    });
+    for (;;) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const records = events.filter((e) => localActivityResult(e, 'record') !== undefined).length;
+      if (records >= SINGLE_STEPS + 1) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await handle.terminate('bench done');
+    stop();
+    await running;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const time = (e: proto.temporal.api.history.v1.IHistoryEvent) =>
+      Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+    const out: number[] = [];
+    let observedAt: number | undefined;
+    for (const e of events) {
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'observe') observedAt = time(e);
+      // The record's marker is written when the workflow task that ran it completes.
+      if (observedAt !== undefined && localActivityResult(e, 'record') !== undefined) out.push(time(e) - observedAt);
+    }
+    // The first step pays for loading TensorFlow.js and HiGHS.
+    return out.slice(1);
+  });
+
+  progress('baseline: the same activities called in process');
+  const prepared = await preparePipeline(traceInput(0, 1));
+  await loadForecaster();
+  const direct: number[] = [];
+  for (let n = 0; n <= SINGLE_STEPS; n++) {
+    const t0 = performance.now();
+    const observation = await observe({ pipeline: 'video', source: prepared.options.observe, atMs: Date.now(), elapsedMs: n * 1000 });
+    const predicted = await forecast({ window: observation.loads, method: 'auto' });
+    const decision = await optimize({
+      spec: prepared.spec,
+      profiles: prepared.profiles,
+      load: predicted.upper,
+      settings: prepared.settings,
+    });
+    const config = {
+      stages: decision.config.map(({ stage, variant, shape, batch, replicas }) => ({ stage, variant, shape, batch, replicas })),
+    };
+    await apply({ actuator: { kind: 'dry-run' }, request: { decisionId: `bench#${n}`, pipeline: 'video', config } });
+    if (n > 0) direct.push(performance.now() - t0);
+    await record({
+      id: `bench#${n}`,
+      step: n,
+      pipeline: 'video',
+      at: new Date().toISOString(),
+      trigger: 'timer',
+      profiles: prepared.profiles,
+      settings: prepared.settings,
+      outcome: 'applied',
+    });
+  }
+
+  console.log(`\n## One pipeline: step latency (observe scheduled → record's marker written), ${stepsMs.length} steps\n`);
+  printTable(
+    ['run', 'median ms', 'p99 ms', 'goal median ≤ 100 ms'],
+    [
+      ['adaptPipeline on a dev server', f(median(stepsMs)), f(percentile(stepsMs, 0.99)), median(stepsMs) <= 100 ? 'met' : 'missed'],
+      ['baseline: activities in process', f(median(direct), 2), f(percentile(direct, 0.99), 2), '-'],
+      ['ratio (durable / in process)', f(median(stepsMs) / median(direct)), f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)), '-'],
+    ],
+  );
+}
+
+/** 2. History events and bytes per 1,000 steps at the default interval. */
+async function historySize(): Promise<void> {
+  const steps = 1000;
+  progress(`history: ${steps} steps at the default 10 s interval on the time-skipping test server`);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: await findTemporalTestServer() } },
+  });
+  try {
+    const workers = await createWorkers(env.nativeConnection, 'default', ['adapt']);
+    let stop = () => {};
+    const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
+    const handle = await env.client.workflow.start(adaptPipeline, {
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'bench-history',
+      args: [{ ...traceInput(0, 10), maxStepsPerRun: 2000, searchAttributes: false }],
+    });
+    await env.sleep(steps * 10_000 - 5_000);
+    const runs = await chainHistories(env.client, 'bench-history');
+    await handle.terminate('bench done');
+    stop();
+    await running;
+    const isRecord = (e: proto.temporal.api.history.v1.IHistoryEvent) => localActivityResult(e, 'record') !== undefined;
+    // Whole runs only: the last one was cut short by the benchmark.
+    const whole = runs.slice(0, -1);
+    const events = whole.flatMap((r) => r.events);
+    const recordCount = events.filter(isRecord).length;
+    const bytes = whole.reduce((t, r) => t + proto.temporal.api.history.v1.History.encode({ events: r.events }).finish().length, 0);
+    const stepsPerRun = whole.map((r) => r.events.filter(isRecord).length);
+    const perStep = events.length / recordCount;
+    const bytesPerStep = bytes / recordCount;
+    console.log(
+      `\n## History size at the default 10 s interval (${recordCount} steps in ${whole.length} whole runs; steps per run: ${[...new Set(stepsPerRun)].join(', ')})\n`,
+    );
+    printTable(
+      ['per 1,000 steps', 'events', 'MB', 'steps to 10,240 events (warning)', 'steps to 51,200 events (limit)', 'steps to 50 MB'],
+      [
+        [
+          'adaptPipeline',
+          f(perStep * 1000, 0),
+          f((bytesPerStep * 1000) / 1e6, 2),
+          f(10_240 / perStep, 0),
+          f(51_200 / perStep, 0),
+          f(50e6 / bytesPerStep, 0),
+        ],
+      ],
+    );
+    console.log(
+      `\nmaxStepsPerRun 250 would mean about ${f(250 * perStep, 0)} events and ${f((250 * bytesPerStep) / 1e6, 2)} MB per run; ` +
+        `runs ended after ${median(stepsPerRun)} steps (median), where the server suggested continue-as-new.`,
+    );
+  } finally {
+    await env.teardown();
+  }
+}
+
+/** 3. N loops on one worker process. */
+async function fleet(n: number): Promise<string[]> {
+  progress(`fleet of ${n}: starting`);
+  return withDevServer(async (server, client, connection) => {
+    const latencies: { at: number; ms: number }[] = [];
+    const lags: { at: number; ms: number }[] = [];
+    const previous = new Map<string, number>();
+    let decisionsSeen = 0;
+    const measured = async (rec: DecisionRecord) => {
+      const now = Date.now();
+      const at = Date.parse(rec.at);
+      latencies.push({ at: now, ms: now - at });
+      const before = previous.get(rec.pipeline + rec.id.split('#')[0]);
+      if (before !== undefined && rec.trigger === 'timer') lags.push({ at: now, ms: at - before - 10_000 });
+      previous.set(rec.pipeline + rec.id.split('#')[0], at);
+      decisionsSeen += 1;
+      return record(rec);
+    };
+    const workers = await createWorkers(connection, 'default', ['adapt'], {
+      activities: { record: measured as never },
+      maxConcurrentWorkflowTaskExecutions: 100,
+      maxConcurrentActivityTaskExecutions: 200,
+    });
+    let stop = () => {};
+    const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
+    const startedAt = Date.now();
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, (_, k) =>
+          client.workflow.start(adaptPipeline, {
+            taskQueue: TASK_QUEUES.adapt,
+            workflowId: `bench-fleet-${i + k}`,
+            args: [traceInput(i + k, 10)],
+          }),
+        ),
+      );
+    }
+    progress(`fleet of ${n}: started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; warming up ${WARMUP_SECONDS} s`);
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+    const from = Date.now();
+    const cpu0 = process.cpuUsage();
+    const serverCpu0 = await processCpuSeconds(server.pid);
+    const seen0 = decisionsSeen;
+    let rss = 0;
+    const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 1000);
+    for (let s = 10; s <= MEASURE_SECONDS; s += 10) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      progress(`fleet of ${n}: ${s}/${MEASURE_SECONDS} s measured, ${decisionsSeen - seen0} decisions`);
+    }
+    clearInterval(sampler);
+    const to = Date.now();
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = (await processCpuSeconds(server.pid)) - serverCpu0;
+    const decisions = decisionsSeen - seen0;
+    stop();
+    await running;
+    const inWindow = (xs: { at: number; ms: number }[], a: number, b: number) => xs.filter((x) => x.at >= a && x.at < b).map((x) => x.ms);
+    const mid = (from + to) / 2;
+    const seconds = (to - from) / 1000;
+    const step = inWindow(latencies, from, to);
+    const p99 = percentile(step, 0.99);
+    const lagEarly = percentile(inWindow(lags, from, mid), 0.99);
+    const lagLate = percentile(inWindow(lags, mid, to), 0.99);
+    const growing = lagLate > lagEarly * 1.5 + 200;
+    return [
+      String(n),
+      f(decisions / seconds),
+      f(n / 10),
+      f(median(step), 0),
+      f(p99, 0),
+      `${f(lagEarly, 0)} → ${f(lagLate, 0)}`,
+      f((cpu.user + cpu.system) / 1e6 / seconds, 2),
+      f(serverCpu / seconds, 2),
+      f(rss / 2 ** 20, 0),
+      p99 < 1000 && !growing ? 'met' : 'missed',
+    ];
+  });
+}
+
+async function main(): Promise<void> {
+  configureLogger({ level: 'warn' });
+  installRuntime();
+  console.log(`# adaptation-loop benchmark — node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores)`);
+  if (!SKIP.has('single')) await singlePipeline();
+  if (!SKIP.has('history')) await historySize();
+  if (!SKIP.has('fleet')) {
+    const rows: string[][] = [];
+    for (const n of FLEETS) rows.push(await fleet(n));
+    console.log(
+      `\n## Fleets on one worker process (10 s interval, ${MEASURE_SECONDS} s measured after ${WARMUP_SECONDS} s warm-up, dev server on ${SERVER})\n`,
+    );
+    printTable(
+      [
+        'pipelines',
+        'decisions/s',
+        'due/s',
+        'step median ms',
+        'step p99 ms',
+        'timer lag p99 ms (early → late)',
+        'worker CPU cores',
+        'server CPU cores',
+        'worker RSS MiB',
+        'goal p99 < 1 s, no growing lag',
+      ],
+      rows,
+    );
+  }
+}
+
+await main();
