@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { log } from '../log.js';
 import type { ApplyOutcome } from '../model/decisionRecord.js';
+import { type Classified, FAILURE_TYPES } from '../model/failureTypes.js';
 import type { Actuator, ApplyRequest } from './actuator.js';
 
 /** Ids remembered without a log file: enough to absorb retries, bounded so it never grows. */
@@ -18,7 +19,16 @@ export class DryRunActuator implements Actuator {
   constructor(private readonly file?: string) {}
 
   private ids(): Promise<Set<string>> {
-    this.applied ??= this.file ? readIds(this.file) : Promise.resolve(new Set());
+    if (!this.applied) {
+      const file = this.file;
+      this.applied = file
+        ? readIds(file).catch((err: NodeJS.ErrnoException) => {
+            // Not cached: the next apply reads the log again.
+            this.applied = undefined;
+            throw refusal(err, file);
+          })
+        : Promise.resolve(new Set());
+    }
     return this.applied;
   }
 
@@ -27,14 +37,30 @@ export class DryRunActuator implements Actuator {
     if (ids.has(decisionId)) return { actuator: 'dry-run', status: 'unchanged', detail: `decision ${decisionId} was already applied` };
     const summary = config.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(', ');
     if (this.file) {
-      await mkdir(dirname(this.file), { recursive: true });
-      await appendFile(this.file, `${JSON.stringify({ decisionId, pipeline, at: new Date().toISOString(), config })}\n`);
+      const line = `${JSON.stringify({ decisionId, pipeline, at: new Date().toISOString(), config })}\n`;
+      await mkdir(dirname(this.file), { recursive: true })
+        .then(() => appendFile(this.file as string, line))
+        .catch((err: NodeJS.ErrnoException) => {
+          throw refusal(err, this.file as string);
+        });
     }
     ids.add(decisionId);
     if (!this.file && ids.size > MEMORY) ids.delete(ids.values().next().value as string);
     log.info({ pipeline, decisionId, config: summary }, 'dry-run apply');
     return { actuator: 'dry-run', status: 'applied', detail: this.file ? `${summary} (logged to ${this.file})` : summary };
   }
+}
+
+/** Errors no retry mends: the log is not a writable file. Others (a full disk, say) may pass. */
+const PERMANENT = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS']);
+
+function refusal(err: NodeJS.ErrnoException, file: string): Error & Classified {
+  const error: Error & Classified = new Error(`dry-run log ${file}: ${err.message}`);
+  if (err.code && PERMANENT.has(err.code)) {
+    error.retryable = false;
+    error.failureType = FAILURE_TYPES.forbidden;
+  }
+  return error;
 }
 
 async function readIds(file: string): Promise<Set<string>> {

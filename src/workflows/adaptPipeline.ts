@@ -22,6 +22,7 @@ import type { AdaptInputFields } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
 import type { Decision } from '../model/decision.js';
 import type { ApplyOutcome, DecisionRecord, Settings, WindowSummary } from '../model/decisionRecord.js';
+import { FAILURE_TYPES } from '../model/failureTypes.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
 import {
   type DecisionsQuery,
@@ -93,7 +94,7 @@ export interface AdaptStatus {
   ignored: IgnoredSignal[];
 }
 
-const activityFailureTypes = ['InvalidInput', 'InvalidConfig', 'InvalidQuery', 'Forbidden'];
+const activityFailureTypes = Object.values(FAILURE_TYPES);
 
 const { preparePipeline, resolveProfiles } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',

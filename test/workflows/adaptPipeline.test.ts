@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,12 +7,14 @@ import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } f
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
+import { withVersion } from '../../src/model/profileSet.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { readDecisions } from '../../src/temporal/decisionHistory.js';
 import { installRuntime } from '../../src/temporal/runtime.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { type AdaptInput, adaptPipeline, decisions, setSla, status, updateSla } from '../../src/workflows/adaptPipeline.js';
 import { IpaSlaMs } from '../../src/workflows/searchAttributes.js';
+import { profileSetJson } from '../helpers/files.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startTestServer } from '../helpers/temporal.js';
@@ -220,6 +222,46 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     const sla = await ipaWithEnv(address, 'adapt', 'sla', 'adapt-chain', '-3');
     assert.notEqual(sla.code, 0);
     assert.match(sla.stderr, /<ms>: expected a finite number > 0, got "-3"/);
+    await handle.terminate('test done');
+  });
+
+  it('records a refused apply and goes on', async () => {
+    // A directory where the dry-run log should be: writing it is refused (EISDIR), not retried.
+    const handle = await start('adapt-apply-refused', {
+      observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
+      actuator: { kind: 'dry-run', log: dir },
+    });
+    await stepsReach(handle, 2);
+    const s = await handle.query(status);
+    const last = s.lastDecision as DecisionRecord;
+    assert.equal(last.outcome, 'apply-failed');
+    assert.equal(last.apply?.status, 'failed');
+    assert.match(last.reason ?? '', /apply failed: dry-run log .*EISDIR/);
+    assert.ok(s.counters.applyFailures >= 2, 'every step tried again, none crashed the loop');
+    assert.equal(s.current, undefined, 'a config that was not applied is not taken as running');
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await handle.terminate('test done');
+  });
+
+  it('switches profile sets on reloadProfiles', async () => {
+    const copy = profileSetJson();
+    copy.name = 'measured-h200-copy';
+    const set = withVersion(copy);
+    const file = join(dir, 'copy.json');
+    writeFileSync(file, JSON.stringify(set));
+    const handle = await start('adapt-reload', {
+      intervalSeconds: 3600,
+      observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
+    });
+    await stepsReach(handle, 1);
+    const before = (await handle.query(status)).profiles;
+    await handle.signal('reloadProfiles', { version: file });
+    await stepsReach(handle, 2);
+    const s = await handle.query(status);
+    assert.notEqual(before, set.version);
+    assert.equal(s.profiles, set.version);
+    assert.equal(s.lastDecision?.profiles, set.version, 'the next step plans with the new set');
+    assert.equal(s.lastDecision?.trigger, 'signal');
     await handle.terminate('test done');
   });
 
