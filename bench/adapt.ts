@@ -258,8 +258,6 @@ async function fleet(n: number): Promise<string[]> {
     };
     const workers = await createWorkers(connection, 'default', ['adapt'], {
       activities: { record: measured as never },
-      maxConcurrentWorkflowTaskExecutions: 100,
-      maxConcurrentActivityTaskExecutions: 200,
     });
     let stop = () => {};
     const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));

@@ -33,7 +33,15 @@ export async function createWorkers(
         taskQueue: TASK_QUEUES[queue],
         workflowBundle,
         activities: { ...activitiesFor(queue), ...activities },
+        // Tuned with bench:adapt: steps are short workflow tasks whose local activities (forecast,
+        // optimize, record) take a few ms, so more tasks in flight and more pollers keep a
+        // 2-core worker busy instead of waiting on round trips.
         maxCachedWorkflows: 2000,
+        maxConcurrentWorkflowTaskExecutions: 200,
+        maxConcurrentWorkflowTaskPolls: 40,
+        maxConcurrentActivityTaskExecutions: 200,
+        maxConcurrentActivityTaskPolls: 20,
+        maxConcurrentLocalActivityExecutions: 200,
         ...limits,
       }),
     ),

@@ -1,5 +1,5 @@
 import type { QueueName } from '../taskQueues.js';
-import { apply } from './apply.js';
+import { apply, readRunningConfig } from './apply.js';
 import { describeWorker } from './describeWorker.js';
 import { forecast } from './forecast.js';
 import { observe } from './observe.js';
@@ -7,7 +7,7 @@ import { optimize } from './optimize.js';
 import { preparePipeline, resolveProfiles } from './preparePipeline.js';
 import { record } from './record.js';
 
-const adaptActivities = { describeWorker, preparePipeline, resolveProfiles, observe, forecast, optimize, apply, record };
+const adaptActivities = { describeWorker, preparePipeline, resolveProfiles, readRunningConfig, observe, forecast, optimize, apply, record };
 
 /** The activities each task queue's worker registers. */
 export function activitiesFor(queue: QueueName) {

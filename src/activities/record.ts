@@ -7,6 +7,16 @@ import type { DecisionRecord } from '../model/decisionRecord.js';
  * (local) activity's result it is in the event history, the audit trail `ipa adapt decisions` reads.
  */
 export async function record(decision: DecisionRecord): Promise<DecisionRecord> {
+  try {
+    publish(decision);
+  } catch (err) {
+    // Logs and metrics are a courtesy; the record itself must reach the history whatever happens.
+    log.warn({ decisionId: decision.id, err: (err as Error).message }, 'could not publish a decision');
+  }
+  return decision;
+}
+
+function publish(decision: DecisionRecord): void {
   recordMetrics(decision);
   const config = decision.config?.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(', ');
   log.info(
@@ -21,5 +31,4 @@ export async function record(decision: DecisionRecord): Promise<DecisionRecord> 
     },
     'decision',
   );
-  return decision;
 }

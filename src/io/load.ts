@@ -48,3 +48,16 @@ export async function resolveProfileSet(ref: string, dir = profileSetsDir): Prom
 export async function resolvePipelineSpec(ref: string, profiles?: ProfileSet, dir = pipelinesDir): Promise<PipelineSpec> {
   return loadPipelineSpec(ref.endsWith('.json') ? ref : join(dir, `${ref}.json`), profiles);
 }
+
+/** A version is a content hash, so a set once read never changes: one copy per process. */
+const byVersion = new Map<string, Promise<ProfileSet>>();
+
+export function profileSetByVersion(version: string): Promise<ProfileSet> {
+  let set = byVersion.get(version);
+  if (!set) {
+    set = resolveProfileSet(version);
+    byVersion.set(version, set);
+    set.catch(() => byVersion.delete(version));
+  }
+  return set;
+}

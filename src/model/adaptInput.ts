@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './fields.js';
+import { dnsLabel, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './fields.js';
 import { objectiveWeights, pasMethod } from './pipelineSpec.js';
 import { parseWith } from './validation.js';
 
@@ -30,10 +30,7 @@ const prometheusSource = z.strictObject({
 export const observeSource = z.discriminatedUnion('kind', [traceSource, prometheusSource]);
 export type ObserveSource = z.output<typeof observeSource>;
 
-/**
- * Where decisions go. `kubernetes` is accepted by name only once the Kubernetes actuator exists;
- * until then an input asking for it is refused at start, not failed on every step.
- */
+/** Where decisions go. */
 const dryRunActuator = z.strictObject({
   kind: z.literal('dry-run'),
   /** A JSON-lines file that every applied decision is appended to, once per decision id. */
@@ -41,7 +38,28 @@ const dryRunActuator = z.strictObject({
 });
 const simulatedActuator = z.strictObject({ kind: z.literal('simulated') });
 
-export const actuatorSpec = z.discriminatedUnion('kind', [dryRunActuator, simulatedActuator]);
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+
+/** Stage Deployments labelled `ipa.io/pipeline` and `ipa.io/stage`, in the namespaces listed only. */
+const kubernetesActuator = z.strictObject({
+  kind: z.literal('kubernetes'),
+  namespaces: z.array(dnsLabel).min(1, 'name the namespaces ipa may act in'),
+  /** The model container's env names (MLServer's by default). */
+  env: z
+    .strictObject({
+      variant: envName.default('MODEL_VARIANT'),
+      maxBatchSize: envName.default('MLSERVER_MODEL_MAX_BATCH_SIZE'),
+      maxBatchTime: envName.default('MLSERVER_MODEL_MAX_BATCH_TIME'),
+    })
+    .default({ variant: 'MODEL_VARIANT', maxBatchSize: 'MLSERVER_MODEL_MAX_BATCH_SIZE', maxBatchTime: 'MLSERVER_MODEL_MAX_BATCH_TIME' }),
+  /** The container that serves the model; the first one when absent. */
+  container: dnsLabel.optional(),
+  /** How long apply waits for new pods to be ready before it reports what is. */
+  rolloutTimeoutSeconds: positiveNumber.max(3600).default(120),
+});
+
+export const actuatorSpec = z.discriminatedUnion('kind', [dryRunActuator, simulatedActuator, kubernetesActuator]);
+export type KubernetesActuatorSpec = z.output<typeof kubernetesActuator>;
 export type ActuatorSpec = z.output<typeof actuatorSpec>;
 
 const byName = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' ? { kind: value } : value), schema);

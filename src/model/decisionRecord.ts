@@ -32,10 +32,18 @@ export interface Settings {
 
 export type StepOutcome = 'applied' | 'unchanged' | 'fallback' | 'apply-failed' | 'skipped';
 
+export interface StageReadiness {
+  stage: string;
+  ready: number;
+  wanted: number;
+}
+
 export interface ApplyOutcome {
   actuator: string;
   status: 'applied' | 'unchanged' | 'failed' | 'skipped';
   detail: string;
+  /** Per stage, how many replicas of the new config were ready when apply returned. */
+  stages?: StageReadiness[];
 }
 
 /**

@@ -74,6 +74,8 @@ export interface AdaptCarry {
   /** Workflow time the first run began: trace replays are positioned from it. */
   startedAtMs: number;
   run: number;
+  /** Whether the config found running at start was adopted, and why (or why not). */
+  adoption?: string;
 }
 
 export interface AdaptInput extends AdaptInputFields {
@@ -92,11 +94,12 @@ export interface AdaptStatus {
   lastDecision?: DecisionRecord;
   counters: Counters;
   ignored: IgnoredSignal[];
+  adoption?: string;
 }
 
 const activityFailureTypes = Object.values(FAILURE_TYPES);
 
-const { preparePipeline, resolveProfiles } = proxyActivities<Activities>({
+const { preparePipeline, resolveProfiles, readRunningConfig } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
 });
@@ -202,6 +205,15 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     run: 0,
   };
   carry.run += 1;
+  if (carry.run === 1) {
+    try {
+      const running = await readRunningConfig({ actuator: options.actuator, spec, profiles: prepared.profiles });
+      if (running.config) carry.current = running.config;
+      carry.adoption = running.reason;
+    } catch (err) {
+      carry.adoption = `could not read the running config: ${messageOf(err)}`;
+    }
+  }
   let wake = false;
   let busy = false;
   let lastStepAtMs = Number.NEGATIVE_INFINITY;
@@ -253,7 +265,8 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     try {
       await record(rec);
     } catch (err) {
-      // The record is already in the history as this activity's input; only logs and metrics missed it.
+      // Only a timeout gets here (record never throws): the step's activities' results are in the
+      // history, and `decisions` still answers from the workflow's memory.
       log.warn(`record ${rec.id}: ${messageOf(err)}`);
     }
     setCurrentDetails(details(spec.name, carry));
@@ -342,7 +355,9 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       };
     }
     try {
-      const applied = await apply({ actuator: options.actuator, request: { decisionId: base.id, pipeline: spec.name, config } });
+      const shapes = Object.fromEntries(decision.config.map((s) => [s.shape, { cpu: s.cpu / s.replicas, gpu: s.gpu / s.replicas }]));
+      const request = { decisionId: base.id, pipeline: spec.name, config, shapes, maxBatchWaitMs: spec.limits.maxBatchWaitMs };
+      const applied = await apply({ actuator: options.actuator, request });
       carry.current = config;
       carry.counters.applied += 1;
       return {
@@ -424,6 +439,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     ...(carry.recent.length > 0 ? { lastDecision: carry.recent[carry.recent.length - 1] } : {}),
     counters: carry.counters,
     ignored: carry.ignored,
+    ...(carry.adoption ? { adoption: carry.adoption } : {}),
   }));
   setHandler(decisions, (query) => carry.recent.slice(-decisionsLimit(query, carry.recent.length)).reverse());
 

@@ -132,7 +132,7 @@ describe('steering adaptPipeline with the temporal CLI and the ipa CLI', () => {
     assert.match(bad.stderr, /--interval: expected a finite number > 0, got "0"/);
     const badActuator = await ipa('adapt', 'start', '--pipeline', 'text', '--actuator', 'kubernetes', '--workflow-id', 'adapt-bad');
     assert.notEqual(badActuator.code, 0);
-    assert.match(badActuator.stderr, /--actuator: expected one of dry-run, simulated, got "kubernetes"/);
+    assert.match(badActuator.stderr, /actuator\.namespaces: name the namespaces ipa may act in/);
     const stopped = await ipa('adapt', 'stop', 'adapt-text');
     assert.equal(stopped.code, 0, stopped.stderr);
   });
