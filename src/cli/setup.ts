@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { etcdVersion, findKubernetesBinaries } from '../setup/kubernetes.js';
+import { findKustomize } from '../setup/kustomize.js';
 import { findPrometheus, prometheusVersion } from '../setup/prometheus.js';
 import { findTemporalCli, findTemporalTestServer, temporalCliVersion } from '../temporal/cliBinary.js';
 
@@ -6,7 +8,8 @@ export function registerSetupCommand(program: Command): void {
   program
     .command('setup')
     .description(
-      'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, Prometheus) and print where they are',
+      'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, Prometheus, ' +
+        'etcd, Kubernetes binaries and kustomize for the test control plane) and print where they are',
     )
     .action(async () => {
       const temporal = await findTemporalCli();
@@ -14,5 +17,16 @@ export function registerSetupCommand(program: Command): void {
       process.stdout.write(`temporal-test-server: ${await findTemporalTestServer()}\n`);
       const prometheus = await findPrometheus();
       process.stdout.write(`prometheus: ${prometheus} (${await prometheusVersion(prometheus)})\n`);
+      const k8s = await findKubernetesBinaries();
+      process.stdout.write(`etcd: ${k8s.etcd} (${await etcdVersion(k8s.etcd)})\n`);
+      for (const [name, path] of [
+        ['kube-apiserver', k8s.kubeApiserver],
+        ['kube-controller-manager', k8s.kubeControllerManager],
+        ['kube-scheduler', k8s.kubeScheduler],
+      ] as const) {
+        process.stdout.write(`${name}: ${path} (${k8s.version})\n`);
+      }
+      process.stdout.write(`kwok: ${k8s.kwok}\n`);
+      process.stdout.write(`kustomize: ${await findKustomize()}\n`);
     });
 }

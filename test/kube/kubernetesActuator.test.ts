@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { KubernetesActuator } from '../../src/kube/kubernetesActuator.js';
+import { ANNOTATIONS, LABELS } from '../../src/kube/stageDeployment.js';
+import { parseAdaptInput } from '../../src/model/adaptInput.js';
+import type { Config } from '../../src/model/config.js';
+import { renderKustomization } from '../deploy/render.js';
+import { waitUntilAsync } from '../helpers/processes.js';
+import { type ControlPlane, startControlPlane } from '../infra/controlPlane.js';
+
+const NAMESPACE = 'ipa-pipelines';
+const spec = parseAdaptInput({ pipeline: 'video', actuator: { kind: 'kubernetes', namespaces: [NAMESPACE] } }).actuator;
+const kubernetes = spec.kind === 'kubernetes' ? { ...spec, rolloutTimeoutSeconds: 60 } : assert.fail('kubernetes actuator spec');
+
+const SHAPES = { 'gpu-h200': { cpu: 4, gpu: 1 }, 'cpu-2': { cpu: 2, gpu: 0 }, 'cpu-1': { cpu: 1, gpu: 0 } };
+const config = (detect: [string, string, number, number], classify: [string, string, number, number]): Config => ({
+  stages: [
+    { stage: 'detect', variant: detect[0], shape: detect[1], batch: detect[2], replicas: detect[3] },
+    { stage: 'classify', variant: classify[0], shape: classify[1], batch: classify[2], replicas: classify[3] },
+  ],
+});
+
+/** Applies rendered objects with the admin client: the example pipeline as a platform team would. */
+async function createAll(kc: KubeConfig, objects: { kind: string; metadata: { name: string; namespace?: string } }[]): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  for (const o of objects) {
+    if (o.kind === 'Namespace') await core.createNamespace({ body: o as never });
+    else if (o.kind === 'Deployment')
+      await apps.createNamespacedDeployment({ namespace: o.metadata.namespace ?? NAMESPACE, body: o as never });
+    else if (o.kind === 'Service') await core.createNamespacedService({ namespace: o.metadata.namespace ?? NAMESPACE, body: o as never });
+  }
+}
+
+describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, controller-manager, scheduler, kwok)', () => {
+  let plane: ControlPlane;
+  let apps: AppsV1Api;
+  let core: CoreV1Api;
+  let actuator: KubernetesActuator;
+
+  before(async () => {
+    plane = await startControlPlane();
+    const kc = plane.kubeConfig();
+    apps = kc.makeApiClient(AppsV1Api);
+    core = kc.makeApiClient(CoreV1Api);
+    await createAll(kc, (await renderKustomization('deploy/examples/video')) as never);
+    actuator = new KubernetesActuator(kubernetes, apps);
+  });
+
+  after(async () => {
+    await plane?.stop();
+  });
+
+  const read = (name: string, namespace = NAMESPACE) => apps.readNamespacedDeployment({ name, namespace });
+  const env = (d: V1Deployment, name: string) => d.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === name)?.value;
+
+  async function runningPods(stage: string): Promise<{ node: string; kind: string }[]> {
+    const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABELS.pipeline}=video,${LABELS.stage}=${stage}` });
+    const nodes = new Map((await core.listNode()).items.map((n) => [n.metadata?.name, n.metadata?.labels?.[LABELS.nodeKind] ?? '']));
+    return pods.items
+      .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+      .map((p) => ({ node: p.spec?.nodeName ?? '', kind: nodes.get(p.spec?.nodeName) ?? '' }));
+  }
+
+  it('adopts what the example Deployments run', async () => {
+    const running = await actuator.running('video', ['detect', 'classify']);
+    assert.ok(running.config, running.reason);
+    assert.deepEqual(
+      running.config.stages.map((s) => [s.stage, s.shape, s.batch, s.replicas]),
+      [
+        ['detect', 'cpu-1', 1, 1],
+        ['classify', 'cpu-1', 1, 1],
+      ],
+    );
+  });
+
+  it('applies a decision: replicas, env, resources and node kind, and the pods run on the right nodes', async () => {
+    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]);
+    const outcome = await actuator.apply({
+      decisionId: 'video#1',
+      pipeline: 'video',
+      config: decided,
+      shapes: SHAPES,
+      maxBatchWaitMs: 200,
+    });
+    assert.equal(outcome.status, 'applied', outcome.detail);
+    assert.deepEqual(outcome.stages, [
+      { stage: 'detect', ready: 2, wanted: 2 },
+      { stage: 'classify', ready: 3, wanted: 3 },
+    ]);
+    const detect = await read('video-detect');
+    assert.equal(detect.spec?.replicas, 2);
+    assert.equal(env(detect, 'MODEL_VARIANT'), 'fasterrcnn_resnet50_fpn_v2');
+    assert.equal(env(detect, 'MLSERVER_MODEL_MAX_BATCH_SIZE'), '4');
+    assert.equal(env(detect, 'MLSERVER_MODEL_MAX_BATCH_TIME'), '0.2');
+    assert.deepEqual(detect.spec?.template.spec?.containers[0]?.resources?.limits?.['nvidia.com/gpu'], '1');
+    assert.equal(detect.spec?.template.spec?.nodeSelector?.[LABELS.nodeKind], 'gpu');
+    assert.equal(detect.metadata?.annotations?.[ANNOTATIONS.decision], 'video#1');
+    const classify = await read('video-classify');
+    assert.equal(classify.spec?.replicas, 3);
+    assert.equal(classify.spec?.template.spec?.containers[0]?.resources?.requests?.cpu, '2');
+    assert.equal(classify.spec?.template.spec?.containers[0]?.resources?.limits?.['nvidia.com/gpu'], undefined);
+
+    assert.ok(await waitUntilAsync(async () => (await runningPods('detect')).length === 2, 60_000));
+    assert.ok(
+      (await runningPods('detect')).every((p) => p.kind === 'gpu'),
+      'GPU shapes land on GPU nodes',
+    );
+    assert.ok(await waitUntilAsync(async () => (await runningPods('classify')).length === 3, 60_000));
+    assert.ok((await runningPods('classify')).every((p) => p.kind === 'cpu'));
+  });
+
+  it('re-applying a decision changes nothing (resourceVersion unchanged)', async () => {
+    const before = [(await read('video-detect')).metadata?.resourceVersion, (await read('video-classify')).metadata?.resourceVersion];
+    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]);
+    const outcome = await actuator.apply({
+      decisionId: 'video#1',
+      pipeline: 'video',
+      config: decided,
+      shapes: SHAPES,
+      maxBatchWaitMs: 200,
+    });
+    assert.equal(outcome.status, 'unchanged');
+    assert.deepEqual(
+      [(await read('video-detect')).metadata?.resourceVersion, (await read('video-classify')).metadata?.resourceVersion],
+      before,
+    );
+  });
+
+  it('retries a conflicting write (409) and never touches a Deployment outside its namespaces', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'elsewhere' } } });
+    const outsider = structuredClone(await read('video-classify'));
+    outsider.metadata = { name: 'video-classify', namespace: 'elsewhere', labels: outsider.metadata?.labels ?? {} };
+    delete outsider.status;
+    await apps.createNamespacedDeployment({ namespace: 'elsewhere', body: outsider });
+    // Its controller writes its status; only a writer of its spec would bump the generation.
+    const outsiderGeneration = (await read('video-classify', 'elsewhere')).metadata?.generation;
+
+    // A writer that gets in between the actuator's read and its replace, once: a real 409.
+    let conflicts = 0;
+    const racing = new Proxy(apps, {
+      get(target, key, receiver) {
+        if (key === 'replaceNamespacedDeployment') {
+          return async (args: Parameters<AppsV1Api['replaceNamespacedDeployment']>[0]) => {
+            if (conflicts === 0) {
+              conflicts += 1;
+              const other = await target.readNamespacedDeployment({ name: args.name, namespace: args.namespace });
+              other.metadata = { ...other.metadata, labels: { ...other.metadata?.labels, touched: 'by-someone-else' } };
+              await target.replaceNamespacedDeployment({ name: args.name, namespace: args.namespace, body: other });
+            }
+            return target.replaceNamespacedDeployment(args);
+          };
+        }
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet18', 'cpu-1', 1, 2]);
+    const outcome = await new KubernetesActuator(kubernetes, racing).apply({
+      decisionId: 'video#2',
+      pipeline: 'video',
+      config: decided,
+      shapes: SHAPES,
+      maxBatchWaitMs: 200,
+    });
+    assert.equal(outcome.status, 'applied', outcome.detail);
+    assert.equal(conflicts, 1);
+    const classify = await read('video-classify');
+    assert.equal(env(classify, 'MODEL_VARIANT'), 'resnet18');
+    assert.equal(classify.metadata?.labels?.touched, 'by-someone-else', "the other writer's change is kept");
+    assert.equal(classify.spec?.replicas, 2, 'scaled down after the new pods were ready');
+    const after = await read('video-classify', 'elsewhere');
+    assert.equal(after.metadata?.generation, outsiderGeneration, 'the other namespace is untouched');
+    assert.equal(after.metadata?.annotations?.[ANNOTATIONS.decision], undefined);
+  });
+
+  it('reports a deleted stage Deployment as an error no retry mends', async () => {
+    const saved = await read('video-classify');
+    await apps.deleteNamespacedDeployment({ name: 'video-classify', namespace: NAMESPACE });
+    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 3], ['resnet18', 'cpu-1', 1, 2]);
+    await assert.rejects(
+      actuator.apply({ decisionId: 'video#3', pipeline: 'video', config: decided, shapes: SHAPES, maxBatchWaitMs: 200 }),
+      (err: Error & { retryable?: boolean }) => {
+        assert.match(
+          err.message,
+          /stage classify: no Deployment labelled ipa\.io\/pipeline=video,ipa\.io\/stage=classify in namespace ipa-pipelines/,
+        );
+        assert.equal(err.retryable, false);
+        return true;
+      },
+    );
+    assert.equal((await read('video-detect')).spec?.replicas, 2, 'nothing was applied to the other stage');
+    saved.metadata = {
+      name: saved.metadata?.name ?? '',
+      namespace: NAMESPACE,
+      labels: saved.metadata?.labels ?? {},
+      annotations: saved.metadata?.annotations ?? {},
+    };
+    delete saved.status;
+    await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: saved });
+  });
+});
