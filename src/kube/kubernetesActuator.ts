@@ -1,4 +1,4 @@
-import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
+import { type AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import type { Actuator, ApplyRequest } from '../actuators/actuator.js';
 import type { KubernetesActuatorSpec } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
@@ -7,11 +7,13 @@ import { FAILURE_TYPES } from '../model/failureTypes.js';
 import { ValidationError } from '../model/validation.js';
 import { classify, isConflict } from './apiErrors.js';
 import { appsApi } from './client.js';
+import { mergePatch } from './mergePatch.js';
 import { LABELS, rolloutReady, runningStage, type StageTarget, templateDiffers, withStage } from './stageDeployment.js';
 
 /** Read-modify-write attempts when another writer got in between (HTTP 409). */
 const CONFLICT_ATTEMPTS = 5;
 const POLL_MS = 500;
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 interface Located {
   namespace: string;
@@ -134,7 +136,11 @@ export class KubernetesActuator implements Actuator {
     };
   }
 
-  /** Read, change, replace with the read's resourceVersion; on a conflict read again. */
+  /**
+   * Read, change, write back as a merge patch that carries the read's resourceVersion: the API
+   * server refuses it with 409 if anyone wrote in between, and then it reads again. (A patch
+   * rather than a PUT keeps the RBAC verbs to get/list/watch/patch.)
+   */
   private async write(target: Located, change: (latest: V1Deployment) => V1Deployment): Promise<void> {
     const { namespace, name } = target;
     for (let attempt = 1; ; attempt++) {
@@ -146,8 +152,10 @@ export class KubernetesActuator implements Actuator {
         target.deployment = latest;
         return;
       }
+      const patch = mergePatch(latest, next) as { metadata?: Record<string, unknown> };
+      const body = { ...patch, metadata: { ...patch.metadata, resourceVersion: latest.metadata?.resourceVersion } };
       try {
-        target.deployment = await this.api.replaceNamespacedDeployment({ namespace, name, body: next });
+        target.deployment = await this.api.patchNamespacedDeployment({ namespace, name, body }, MERGE_PATCH);
         return;
       } catch (err) {
         if (isConflict(err) && attempt < CONFLICT_ATTEMPTS) continue;

@@ -22,7 +22,7 @@ const MTLS = join(deployDir, 'components', 'temporal-mtls');
 
 /** The Kubernetes actuator's permissions in a target namespace: exactly these, nothing more. */
 const EXPECTED_RULES = [
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'patch', 'update', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'patch', 'watch'] },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
 ];
@@ -130,7 +130,7 @@ describe('deploy/ manifests', () => {
     );
   });
 
-  it('grants the worker exactly get/list/watch/patch/update on Deployments and get/list/watch on ReplicaSets and Pods, per target namespace', () => {
+  it('grants the worker exactly get/list/watch/patch on Deployments and get/list/watch on ReplicaSets and Pods, per target namespace', () => {
     for (const objects of [rbac, overlay]) {
       const roles = ofKind(objects, 'Role');
       assert.deepEqual(roles.map(id), ['Role/ipa-pipelines/ipa-worker']);

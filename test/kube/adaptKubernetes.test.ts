@@ -9,6 +9,7 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  setHeaderOptions,
   type V1Deployment,
 } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -94,9 +95,18 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
   it('lets the worker ServiceAccount patch pipeline Deployments, and nothing else', async () => {
     const apps = worker.makeApiClient(AppsV1Api);
     const core = worker.makeApiClient(CoreV1Api);
-    const detect = await apps.readNamespacedDeployment({ name: 'video-detect', namespace: NAMESPACE });
-    await apps.replaceNamespacedDeployment({ name: 'video-detect', namespace: NAMESPACE, body: detect });
     const forbidden = (err: { code?: number }) => err.code === 403;
+    const patched = await apps.patchNamespacedDeployment(
+      { name: 'video-detect', namespace: NAMESPACE, body: { metadata: { labels: { 'rbac-check': 'ok' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(patched.metadata?.labels?.['rbac-check'], 'ok');
+    await assert.rejects(
+      apps.replaceNamespacedDeployment({ name: 'video-detect', namespace: NAMESPACE, body: patched }),
+      forbidden,
+      'patch, not update',
+    );
+    await assert.rejects(apps.deleteNamespacedDeployment({ name: 'video-detect', namespace: NAMESPACE }), forbidden, 'no delete');
     await assert.rejects(core.listNamespacedSecret({ namespace: NAMESPACE }), forbidden, 'no Secrets');
     await assert.rejects(core.listNamespacedSecret({ namespace: 'ipa-system' }), forbidden, 'no Secrets of its own namespace either');
     await assert.rejects(apps.listNamespacedDeployment({ namespace: 'default' }), forbidden, 'no other namespace');

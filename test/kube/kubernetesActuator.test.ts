@@ -141,15 +141,16 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     let conflicts = 0;
     const racing = new Proxy(apps, {
       get(target, key, receiver) {
-        if (key === 'replaceNamespacedDeployment') {
-          return async (args: Parameters<AppsV1Api['replaceNamespacedDeployment']>[0]) => {
+        if (key === 'patchNamespacedDeployment') {
+          return async (...args: Parameters<AppsV1Api['patchNamespacedDeployment']>) => {
+            const [{ name, namespace }] = args;
             if (conflicts === 0) {
               conflicts += 1;
-              const other = await target.readNamespacedDeployment({ name: args.name, namespace: args.namespace });
+              const other = await target.readNamespacedDeployment({ name, namespace });
               other.metadata = { ...other.metadata, labels: { ...other.metadata?.labels, touched: 'by-someone-else' } };
-              await target.replaceNamespacedDeployment({ name: args.name, namespace: args.namespace, body: other });
+              await target.replaceNamespacedDeployment({ name, namespace, body: other });
             }
-            return target.replaceNamespacedDeployment(args);
+            return target.patchNamespacedDeployment(...args);
           };
         }
         return Reflect.get(target, key, receiver);
