@@ -19,6 +19,8 @@ export interface ObserveInput {
 export interface Observation {
   loads: number[];
   source: string;
+  /** The second the window ends at (ms since the epoch): the step's workflow time. */
+  endMs: number;
 }
 
 /** The last 120 s of per-second load of a pipeline, oldest first. */
@@ -27,7 +29,7 @@ export async function observe(input: ObserveInput): Promise<Observation> {
   return failingFast(FAILURE_TYPES.invalidQuery, async () => {
     if (source.kind === 'trace') {
       const loads = await observeTrace(source, input.elapsedMs, WINDOW_SECONDS);
-      return { loads, source: `trace ${source.loads ? 'inline' : (source.file ?? 'twitter')}` };
+      return { loads, source: `trace ${source.loads ? 'inline' : (source.file ?? 'twitter')}`, endMs: input.atMs };
     }
     const url = source.url ?? process.env.PROMETHEUS_URL;
     if (!url) {
@@ -35,6 +37,6 @@ export async function observe(input: ObserveInput): Promise<Observation> {
     }
     const query = source.query ?? DEFAULT_PROMETHEUS_QUERY;
     const loads = await observePrometheus({ url, query, pipeline: input.pipeline, endMs: input.atMs, seconds: WINDOW_SECONDS });
-    return { loads, source: `prometheus ${url}` };
+    return { loads, source: `prometheus ${url}`, endMs: input.atMs };
   });
 }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { log } from '../log.js';
 import { isExecutable, onPath } from '../temporal/pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
+import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
 
@@ -321,19 +322,12 @@ async function locate(install: boolean): Promise<KubernetesBinaries> {
   };
 }
 
-let found: Promise<KubernetesBinaries> | undefined;
-
 /**
  * etcd (ETCD_BIN, else IPA_K8S_BIN_DIR, PATH or /usr/bin, else Debian's etcd-server installed
  * with apt-get when root, its system service neither started nor enabled) and kube-apiserver,
  * kube-controller-manager, kube-scheduler and kwok (IPA_K8S_BIN_DIR, else the per-user cache,
  * else built there from the Go module proxy unless `install` is false). Remembered per process.
  */
-export async function findKubernetesBinaries(options: { install?: boolean } = {}): Promise<KubernetesBinaries> {
-  found ??= locate(options.install ?? true);
-  // A failed lookup is not remembered: the user may install Go or fix a variable and ask again.
-  return found.catch((err) => {
-    found = undefined;
-    throw err;
-  });
-}
+export const findKubernetesBinaries: (options?: { install?: boolean }) => Promise<KubernetesBinaries> = sharedLookup(
+  (options: { install?: boolean } = {}) => locate(options.install ?? true),
+);

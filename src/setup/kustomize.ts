@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../log.js';
 import { isExecutable, onPath } from '../temporal/pypiBinary.js';
+import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
 
@@ -75,21 +76,12 @@ async function locate(): Promise<string> {
   return buildIntoCache();
 }
 
-let found: Promise<string> | undefined;
-
 /**
  * The path of a `kustomize` binary: KUSTOMIZE_BIN, else `kustomize` on PATH, else
  * `~/.cache/ipa/bin/kustomize`, else that one built from the Go module proxy with `go install`.
  * Remembered per process, so parallel callers share one lookup (and one build).
  */
-export async function findKustomize(): Promise<string> {
-  found ??= locate();
-  // A failed lookup is not remembered: the user may install Go or set KUSTOMIZE_BIN and ask again.
-  return found.catch((err) => {
-    found = undefined;
-    throw err;
-  });
-}
+export const findKustomize = sharedLookup(locate);
 
 /** What `kustomize version` prints, e.g. `v5.8.2`. */
 export async function kustomizeVersion(binary: string): Promise<string> {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { isExecutable, onPath } from '../temporal/pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
+import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
 
@@ -34,22 +35,13 @@ async function locate(): Promise<string> {
   }
 }
 
-let found: Promise<string> | undefined;
-
 /**
  * The path of a `prometheus` binary: PROMETHEUS_BIN, else `prometheus` on PATH or in /usr/bin,
  * else the Debian package installed with apt-get when running as root. The package's system
  * service is neither started by the install nor enabled for the next boot: ipa runs its own
  * instances. Remembered per process, so parallel callers share one lookup (and one install).
  */
-export async function findPrometheus(): Promise<string> {
-  found ??= locate();
-  // A failed lookup is not remembered: the user may fix PATH or PROMETHEUS_BIN and ask again.
-  return found.catch((err) => {
-    found = undefined;
-    throw err;
-  });
-}
+export const findPrometheus = sharedLookup(locate);
 
 /** The first line of `prometheus --version`, e.g. `prometheus, version 2.42.0+ds (branch: …)`. */
 export async function prometheusVersion(binary: string): Promise<string> {

@@ -4,36 +4,29 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../src/temporal/cliBinary.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { waitUntilAsync } from '../helpers/processes.js';
-import { startTestServer } from '../helpers/temporal.js';
+import { startTestServer, startWorkers } from '../helpers/temporal.js';
 
 const exec = promisify(execFile);
 
 /** The README's copy-paste commands, run as written against a real server and worker. */
 describe('steering adaptPipeline with the temporal CLI and the ipa CLI', () => {
   let env: TestWorkflowEnvironment;
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
   let temporal: (...args: string[]) => Promise<string>;
   let ipa: (...args: string[]) => ReturnType<typeof ipaWithEnv>;
 
   before(async () => {
-    installRuntime();
     env = await startTestServer();
-    const workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    workers = await startWorkers(env, ['adapt']);
     const binary = await findTemporalCli();
     temporal = async (...args: string[]) => (await exec(binary, [...args, '--address', env.address], { timeout: 30_000 })).stdout;
     ipa = (...args: string[]) => ipaWithEnv({ TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' }, ...args);
   });
 
   after(async () => {
-    stop?.();
-    await running;
+    await workers?.stop();
     await env?.teardown();
   });
 

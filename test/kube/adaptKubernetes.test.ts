@@ -15,12 +15,10 @@ import {
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { adaptPipeline, decisions, status, updateSla } from '../../src/workflows/adaptPipeline.js';
 import { renderKustomization } from '../deploy/render.js';
 import { waitUntilAsync } from '../helpers/processes.js';
-import { startTestServer } from '../helpers/temporal.js';
+import { startTestServer, startWorkers } from '../helpers/temporal.js';
 import { type ControlPlane, startControlPlane } from '../infra/controlPlane.js';
 
 const NAMESPACE = 'ipa-pipelines';
@@ -49,13 +47,11 @@ async function serviceAccountKubeconfig(plane: ControlPlane, core: CoreV1Api): P
 describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC, on a real control plane', () => {
   let plane: ControlPlane;
   let env: TestWorkflowEnvironment;
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
   let admin: { apps: AppsV1Api; core: CoreV1Api; objects: KubernetesObjectApi };
   let worker: KubeConfig;
 
   before(async () => {
-    installRuntime();
     plane = await startControlPlane();
     const kc = plane.kubeConfig();
     admin = { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
@@ -69,14 +65,11 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     // The worker in this process reads KUBECONFIG when it first needs the cluster.
     process.env.KUBECONFIG = sa.path;
     env = await startTestServer();
-    const workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    workers = await startWorkers(env, ['adapt']);
   });
 
   after(async () => {
-    stop?.();
-    await running;
+    await workers?.stop();
     await env?.teardown();
     await plane?.stop();
   });

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { findTemporalTestServer } from '../../src/temporal/cliBinary.js';
 import { chainHistories, readDecisions } from '../../src/temporal/decisionHistory.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { adaptPipeline, setSla, status } from '../../src/workflows/adaptPipeline.js';
+import { startTimeSkippingServer, startWorkers } from '../helpers/temporal.js';
 
 const DAY = 24 * 3600 * 1000;
 /** 15-minute steps: 672 in a week, enough runs to cross many boundaries while the test stays short. */
@@ -16,22 +13,15 @@ const STEPS_PER_RUN = 40;
 
 describe('adaptPipeline over 7 simulated days (time-skipping test server)', () => {
   let env: TestWorkflowEnvironment;
-  let workers: Worker[];
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
 
   before(async () => {
-    installRuntime();
-    const path = await findTemporalTestServer();
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
-    workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    env = await startTimeSkippingServer();
+    workers = await startWorkers(env, ['adapt']);
   });
 
   after(async () => {
-    stop?.();
-    await running;
+    await workers?.stop();
     await env?.teardown();
   });
 

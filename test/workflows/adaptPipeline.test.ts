@@ -5,41 +5,32 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { withVersion } from '../../src/model/profileSet.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { readDecisions } from '../../src/temporal/decisionHistory.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { type AdaptInput, adaptPipeline, decisions, setSla, status, updateSla } from '../../src/workflows/adaptPipeline.js';
 import { IpaSlaMs } from '../../src/workflows/searchAttributes.js';
 import { profileSetJson } from '../helpers/files.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { waitUntilAsync } from '../helpers/processes.js';
-import { startTestServer } from '../helpers/temporal.js';
+import { startTestServer, startWorkers } from '../helpers/temporal.js';
 
 /** 30 req/s for four minutes of trace, then 600 req/s: a step-up the loop must follow. */
 const STEP_UP = [...Array<number>(240).fill(30), ...Array<number>(600).fill(600)];
 
 describe('adaptPipeline on a real Temporal dev server (trace source, dry-run actuator)', () => {
   let env: TestWorkflowEnvironment;
-  let workers: Worker[];
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
   const dir = mkdtempSync(join(tmpdir(), 'ipa-adapt-'));
 
   before(async () => {
-    installRuntime();
     env = await startTestServer();
-    workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    workers = await startWorkers(env, ['adapt']);
   });
 
   after(async () => {
-    stop();
-    await running;
+    await workers?.stop();
     await env?.teardown();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,67 +1,49 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { Observation, ObserveInput } from '../../src/activities/observe.js';
+import type { Observation } from '../../src/activities/observe.js';
 import { serveMetrics } from '../../src/metrics.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { chainHistories } from '../../src/temporal/decisionHistory.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
+import { chainHistories, localActivityResult } from '../../src/temporal/decisionHistory.js';
 import { adaptPipeline, decisions, status } from '../../src/workflows/adaptPipeline.js';
 import { type LoadGenerator, startLoadGenerator } from '../helpers/loadGenerator.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
-import { startTestServer } from '../helpers/temporal.js';
+import { startTestServer, startWorkers } from '../helpers/temporal.js';
 
 const fill = (seconds: number, load: number) => Array.from({ length: seconds }, () => load);
 /** Distinct levels, so a window shows which seconds it covers. */
 const LOADS = [...fill(5, 20), ...fill(5, 60), ...fill(5, 35), ...fill(5, 90), ...fill(5, 50)];
 
-/** The observe activities of a workflow's history: input and result, oldest first. */
-async function observations(env: TestWorkflowEnvironment, workflowId: string): Promise<{ input: ObserveInput; result: Observation }[]> {
-  const out: { input: ObserveInput; result: Observation }[] = [];
-  for (const run of await chainHistories(env.client, workflowId)) {
-    const scheduled = new Map<string, ObserveInput>();
-    for (const event of run.events) {
-      const s = event.activityTaskScheduledEventAttributes;
-      if (s?.activityType?.name === 'observe' && s.input?.payloads?.[0]) {
-        scheduled.set(String(event.eventId), defaultPayloadConverter.fromPayload<ObserveInput>(s.input.payloads[0]));
-      }
-      const c = event.activityTaskCompletedEventAttributes;
-      const input = c ? scheduled.get(String(c.scheduledEventId)) : undefined;
-      if (c && input && c.result?.payloads?.[0])
-        out.push({ input, result: defaultPayloadConverter.fromPayload<Observation>(c.result.payloads[0]) });
-    }
-  }
-  return out;
+/** The observe results of a workflow's history (local-activity markers), oldest first. */
+async function observations(env: TestWorkflowEnvironment, workflowId: string): Promise<Observation[]> {
+  return (await chainHistories(env.client, workflowId)).flatMap((run) =>
+    run.events.flatMap((event) => {
+      const observed = localActivityResult<Observation>(event, 'observe');
+      return observed ? [observed] : [];
+    }),
+  );
 }
 
 describe('adaptPipeline observing a real Prometheus (load generator → Prometheus → workflow)', () => {
   let env: TestWorkflowEnvironment;
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
   let generator: LoadGenerator;
   let prometheus: TestPrometheus | undefined;
   let metrics: Server & { url: string };
 
   before(async () => {
-    installRuntime();
     env = await startTestServer();
-    const workers: Worker[] = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    workers = await startWorkers(env, ['adapt']);
     metrics = await serveMetrics(0);
     generator = await startLoadGenerator({ pipeline: 'video', loads: LOADS });
     prometheus = await startPrometheus({ targets: [generator.target, new URL(metrics.url).host] });
   });
 
   after(async () => {
-    stop?.();
-    await running;
+    await workers?.stop();
     await prometheus?.stop();
     await generator?.stop();
     metrics?.close();
@@ -84,9 +66,9 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
     const seen = await observations(env, 'adapt-prometheus');
     assert.ok(seen.length >= 2);
     const levels = new Set(LOADS);
-    for (const { input, result } of seen) {
+    for (const result of seen) {
       assert.ok(result.loads.length >= LOADS.length, `a window of ${result.loads.length} s covers the ${LOADS.length} s of loads`);
-      const end = Math.floor(input.atMs / 1000);
+      const end = Math.floor(result.endMs / 1000);
       // The value at second t is the generator's second whose step lies between the scrapes
       // before t (steps are half-way between scrapes): at most one second of slack at edges.
       const expectedAt = (t: number) => {

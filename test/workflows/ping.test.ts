@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { ping } from '../../src/workflows/ping.js';
-import { startTestServer } from '../helpers/temporal.js';
+import { startTestServer, startWorkers } from '../helpers/temporal.js';
 
 describe('ping workflow on a real Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
-  let workers: Worker[];
-  let running: Promise<unknown>;
-  let stop: () => void;
+  let workers: Awaited<ReturnType<typeof startWorkers>>;
 
   before(async () => {
-    installRuntime();
     env = await startTestServer();
-    workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', ['adapt', 'profile-cpu']);
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    running = runWorkers(workers, stopped);
+    workers = await startWorkers(env, ['adapt', 'profile-cpu']);
   });
 
   after(async () => {
-    stop();
-    await running;
+    await workers?.stop();
     await env?.teardown();
   });
 
