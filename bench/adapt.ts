@@ -48,7 +48,7 @@ function flag(name: string, fallback: string): string {
 }
 const FLEETS = flag('fleets', '100,500,1000').split(',').map(Number);
 const MEASURE_SECONDS = Number(flag('measure-seconds', '60'));
-const WARMUP_SECONDS = 25;
+const WARMUP_SECONDS = 30;
 const SKIP = new Set(flag('skip', '').split(','));
 const SINGLE_STEPS = 60;
 /** `sqlite` (what `npm start` runs) or `memory` (no disk writes: isolates the worker's own cost). */
@@ -263,7 +263,12 @@ async function fleet(n: number): Promise<string[]> {
     let stop = () => {};
     const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
     const startedAt = Date.now();
+    // Pipelines start at different times in practice: spread the starts over one interval so
+    // the loops' phases are uniform instead of all firing in the same second.
+    const batches = Math.ceil(n / 50);
     for (let i = 0; i < n; i += 50) {
+      const due = startedAt + ((i / 50) * 10_000) / batches;
+      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
       await Promise.all(
         Array.from({ length: Math.min(50, n - i) }, (_, k) =>
           client.workflow.start(adaptPipeline, {

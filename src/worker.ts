@@ -42,6 +42,7 @@ export async function createWorkers(
         maxConcurrentActivityTaskExecutions: 200,
         maxConcurrentActivityTaskPolls: 20,
         maxConcurrentLocalActivityExecutions: 200,
+        workflowThreadPoolSize: 2,
         ...limits,
       }),
     ),
