@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ensureTestbed } from '../profiling/testbed.js';
 import { etcdVersion, findKubernetesBinaries } from '../setup/kubernetes.js';
 import { findKustomize } from '../setup/kustomize.js';
 import { findPrometheus, prometheusVersion } from '../setup/prometheus.js';
@@ -9,7 +10,7 @@ export function registerSetupCommand(program: Command): void {
     .command('setup')
     .description(
       'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, Prometheus, ' +
-        'etcd, Kubernetes binaries and kustomize for the test control plane) and print where they are',
+        'etcd, Kubernetes binaries and kustomize for the test control plane, the MLServer testbed) and print where they are',
     )
     .action(async () => {
       const temporal = await findTemporalCli();
@@ -28,5 +29,9 @@ export function registerSetupCommand(program: Command): void {
       }
       process.stdout.write(`kwok: ${k8s.kwok}\n`);
       process.stdout.write(`kustomize: ${await findKustomize()}\n`);
+      const testbed = await ensureTestbed();
+      process.stdout.write(
+        `testbed: ${testbed.mlserver} serving ${testbed.variants.map((v) => v.name).join(', ')} from ${testbed.modelsDir}\n`,
+      );
     });
 }

@@ -1,18 +1,9 @@
 import type { PasMethod } from '../model/pipelineSpec.js';
 import type { Problem, ProblemShape, ProblemStage, ProblemVariant } from '../model/problem.js';
 import type { ProfileSet } from '../model/profileSet.js';
+import { seededRandom } from '../seededRandom.js';
 
-/** A small seeded generator (mulberry32): the same seed gives the same instances everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 

@@ -17,6 +17,9 @@ const fill = (seconds: number, load: number) => Array.from({ length: seconds }, 
 /** Distinct levels, so a window shows which seconds it covers. */
 const LOADS = [...fill(5, 20), ...fill(5, 60), ...fill(5, 35), ...fill(5, 90), ...fill(5, 50)];
 
+/** Within the tolerance of irate at 1 s scrapes (the observe test explains it). */
+const close = (observed: number, expected: number) => Math.abs(observed - expected) <= Math.max(0.5, 0.1 * expected);
+
 /** The observe results of a workflow's history (local-activity markers), oldest first. */
 async function observations(env: TestWorkflowEnvironment, workflowId: string): Promise<Observation[]> {
   return (await chainHistories(env.client, workflowId)).flatMap((run) =>
@@ -78,7 +81,7 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
       const matches = (shift: number) =>
         result.loads.filter((v, k) => {
           const t = end - (result.loads.length - 1 - k) + shift;
-          return Math.abs(v - expectedAt(t)) <= Math.max(0.5, 0.1 * expectedAt(t));
+          return close(v, expectedAt(t));
         }).length;
       const best = Math.max(matches(-1), matches(0), matches(1));
       assert.ok(best >= result.loads.length - 2, `window matches the generated rates (${best}/${result.loads.length}): ${result.loads}`);
@@ -86,7 +89,8 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
         assert.ok(v === 0 || [...levels].some((l) => Math.abs(v - l) <= Math.max(0.5, 0.1 * l)), `${v} is a generated level`);
     }
     const first = (await handle.query(decisions, { limit: 50 })).at(-1) as DecisionRecord;
-    assert.equal(first.observed?.max, 90);
+    // irate divides by the scrapes' actual distance, 1 s ± jitter on a busy machine (see close()).
+    assert.ok(close(first.observed?.max ?? 0, 90), `peak ${first.observed?.max} ≈ 90`);
     assert.match(first.observed?.source ?? '', /^prometheus /);
 
     // The worker's metrics, labelled by pipeline, scraped by the same Prometheus.
@@ -124,7 +128,7 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
     );
     assert.match(stale?.reason ?? '', /observe failed .*: reused the last good window with the max forecaster/);
     assert.equal(stale?.forecast?.method, 'max');
-    assert.equal(stale?.observed?.max, 90);
+    assert.ok(close(stale?.observed?.max ?? 0, 90), `peak ${stale?.observed?.max} ≈ 90`);
     assert.ok(['applied', 'unchanged'].includes(stale?.outcome ?? ''), 'the step still decided');
     assert.ok((await handle.query(status)).counters.staleWindows >= 1);
     await handle.terminate('test done');

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * A command started as the leader of its own process group, so stopping it also stops what it
+ * forked (MLServer runs inference in worker processes), with the last output kept for errors.
+ */
+export interface ProcessGroup {
+  child: ChildProcess;
+  pgid: number;
+  /** The last 20 kB of stdout and stderr. */
+  output(): string;
+  exited: Promise<number | null>;
+  hasExited(): boolean;
+  /** SIGTERM to the group, SIGKILL after `graceMs`; throws if the group survives both. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+/** Last resort when the Node process exits with groups still running: no orphan servers. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const pgid of running) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** True while any process of the group led by `pgid` exists. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!groupAlive(pgid)) return true;
+    await sleep(100);
+  }
+  return !groupAlive(pgid);
+}
+
+export function startProcessGroup(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ProcessGroup {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pgid = child.pid;
+  if (pgid === undefined) throw new Error(`could not start ${command} ${args.join(' ')} in ${options.cwd}`);
+  installExitHook();
+  running.add(pgid);
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text = (text + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let done = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    });
+    child.once('error', (error) => {
+      text += `\n${error.message}`;
+      done = true;
+      resolve(null);
+    });
+  });
+  const stop = async (graceMs = 10_000) => {
+    if (groupAlive(pgid)) {
+      signalGroup(pgid, 'SIGTERM');
+      if (!(await waitGone(pgid, graceMs))) {
+        signalGroup(pgid, 'SIGKILL');
+        if (!(await waitGone(pgid, 5_000))) throw new Error(`process group ${pgid} (${command}) survived SIGKILL`);
+      }
+    }
+    running.delete(pgid);
+    // Reap the leader so no zombie keeps its pid.
+    if (!done) await Promise.race([exited, sleep(2_000)]);
+  };
+  return { child, pgid, output: () => text, exited, hasExited: () => done, stop };
+}

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../freePort.js';
+import { log } from '../log.js';
+import { cacheDir, projectRoot } from '../paths.js';
+import { modelReady, serverReady } from './inferenceEndpoint.js';
+import { startProcessGroup } from './processGroup.js';
+
+/** One trained model of the testbed pipeline, with its accuracy (%) on held-out data. */
+export interface TestbedVariant {
+  name: string;
+  stage: string;
+  accuracy: number;
+}
+
+export interface Testbed {
+  /** The venv's python. */
+  python: string;
+  /** The venv's `mlserver` command. */
+  mlserver: string;
+  /** One folder per variant: model.joblib, model-settings.json, accuracy.json. */
+  modelsDir: string;
+  variants: TestbedVariant[];
+}
+
+export const testbedDir = join(projectRoot, 'deploy', 'testbed');
+
+let testbed: Promise<Testbed> | undefined;
+
+/**
+ * Creates the MLServer venv and trains the variants the first time (about a minute cold, mostly
+ * pip); later calls reuse them. setup.py keeps its own stamps, so this is cheap across processes
+ * too, and one promise per process keeps parallel callers from running it twice.
+ */
+export function ensureTestbed(): Promise<Testbed> {
+  testbed ??= runSetup().catch((error: unknown) => {
+    testbed = undefined;
+    throw error;
+  });
+  return testbed;
+}
+
+async function runSetup(): Promise<Testbed> {
+  const python = process.env.IPA_PYTHON ?? 'python3';
+  const script = join(testbedDir, 'setup.py');
+  const startedAt = Date.now();
+  const child = spawn(python, [script, '--venv', join(cacheDir, 'testbed-venv')], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-20_000);
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('[testbed]')) log.info(line.slice(10));
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`could not run ${python} ${script}: ${error.message}`)));
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`${python} ${script} exited with ${code}:\n${stderr}`);
+  const last = stdout.trim().split('\n').pop() ?? '';
+  const result = JSON.parse(last) as Testbed & { variants: (TestbedVariant & Record<string, unknown>)[] };
+  log.debug({ ms: Date.now() - startedAt, variants: result.variants.length }, 'testbed ready');
+  return {
+    python: result.python,
+    mlserver: result.mlserver,
+    modelsDir: result.modelsDir,
+    variants: result.variants.map(({ name, stage, accuracy }) => ({ name, stage, accuracy })),
+  };
+}
+
+export interface ModelServerOptions {
+  variant: string;
+  /** HTTP port; a free one when absent. gRPC and metrics always get free ones. */
+  port?: number;
+  /** MLServer adaptive batching: requests merged into one predict call (1 = off). */
+  maxBatchSize?: number;
+  /** How long MLServer waits to fill a batch. */
+  maxBatchTimeMs?: number;
+  /** MLServer inference worker processes; 0 runs inference in the server process. Default 1 (MLServer's). */
+  parallelWorkers?: number;
+  /** Time allowed from start to the model answering ready; default 120 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface ModelServer {
+  /** The OIP v2 base URL, e.g. http://127.0.0.1:41234. */
+  url: string;
+  model: string;
+  /** Leader of the server's process group. */
+  pgid: number;
+  /** Stops every process of the server and removes its temporary folder; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function checkBatching(options: ModelServerOptions): { maxBatchSize: number; maxBatchTimeMs: number } {
+  const maxBatchSize = options.maxBatchSize ?? 1;
+  const maxBatchTimeMs = options.maxBatchTimeMs ?? 0;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)
+    throw new Error(`maxBatchSize must be an integer ≥ 1, got ${JSON.stringify(options.maxBatchSize)}`);
+  if (!Number.isFinite(maxBatchTimeMs) || maxBatchTimeMs < 0)
+    throw new Error(`maxBatchTimeMs must be a number ≥ 0, got ${JSON.stringify(options.maxBatchTimeMs)}`);
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
+    throw new Error(`port must be an integer in 1..65535, got ${JSON.stringify(options.port)}`);
+  }
+  return { maxBatchSize, maxBatchTimeMs };
+}
+
+/**
+ * Serves one testbed variant with `mlserver start`, bound to 127.0.0.1, in its own process
+ * group, and resolves once the server and the model answer ready. The model folder is a
+ * temporary copy of the variant's settings (pointing at the trained file), so each server can
+ * have its own batching without touching deploy/testbed/models.
+ */
+export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
+  const batching = checkBatching(options);
+  const bed = await ensureTestbed();
+  const variant = bed.variants.find((v) => v.name === options.variant);
+  if (!variant) {
+    throw new Error(
+      `variant ${JSON.stringify(options.variant)} is not in the testbed; known: ${bed.variants.map((v) => v.name).join(', ')}`,
+    );
+  }
+  const variantDir = join(bed.modelsDir, variant.name);
+  const settings = JSON.parse(await readFile(join(variantDir, 'model-settings.json'), 'utf8')) as Record<string, unknown>;
+  const parameters = { ...(settings.parameters as Record<string, unknown>), uri: join(variantDir, 'model.joblib') };
+  const modelSettings = { ...settings, parameters, max_batch_size: batching.maxBatchSize, max_batch_time: batching.maxBatchTimeMs / 1000 };
+
+  // A port picked free can be taken before MLServer binds it; a second try with new ports covers that race.
+  for (let attempt = 1; ; attempt++) {
+    const workDir = await mkdtemp(join(tmpdir(), `ipa-mlserver-${variant.name}-`));
+    const modelDir = join(workDir, 'model');
+    await mkdir(modelDir);
+    await writeFile(join(modelDir, 'model-settings.json'), `${JSON.stringify(modelSettings, null, 2)}\n`);
+    const httpPort = options.port ?? (await freePort());
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MLSERVER_HOST: '127.0.0.1',
+      MLSERVER_HTTP_PORT: String(httpPort),
+      MLSERVER_GRPC_PORT: String(await freePort()),
+      MLSERVER_METRICS_PORT: String(await freePort()),
+      // Otherwise MLServer writes its metrics files into the folder it was started from.
+      MLSERVER_METRICS_DIR: join(workDir, 'metrics'),
+      MLSERVER_PARALLEL_WORKERS: String(options.parallelWorkers ?? 1),
+      MLSERVER_DEBUG: 'false',
+    };
+    const group = startProcessGroup(bed.mlserver, ['start', modelDir], { cwd: workDir, env });
+    const url = `http://127.0.0.1:${httpPort}`;
+    const endpoint = { baseUrl: url, model: variant.name };
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await group.stop();
+      } finally {
+        await rm(workDir, { recursive: true, force: true });
+      }
+    };
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+    let ready = false;
+    while (!group.hasExited() && Date.now() < deadline) {
+      if ((await serverReady(url, 1000)) && (await modelReady(endpoint, 1000))) {
+        ready = true;
+        break;
+      }
+      await sleep(250);
+    }
+    if (ready) {
+      log.info({ variant: variant.name, url, pgid: group.pgid, ...batching }, 'model server ready');
+      return { url, model: variant.name, pgid: group.pgid, stop };
+    }
+    const output = group.output();
+    const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs ?? 120_000} ms`;
+    await stop();
+    if (attempt < 2 && options.port === undefined && /address already in use|EADDRINUSE|Errno 98/i.test(output)) {
+      log.warn({ variant: variant.name, httpPort }, 'model server port taken, retrying on other ports');
+      continue;
+    }
+    throw new Error(`mlserver for variant ${variant.name} on ${url} ${why}:\n${output.slice(-4000)}`);
+  }
+}
