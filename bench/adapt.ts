@@ -29,7 +29,9 @@ import { observe } from '../src/activities/observe.js';
 import { optimize } from '../src/activities/optimize.js';
 import { preparePipeline } from '../src/activities/preparePipeline.js';
 import { record } from '../src/activities/record.js';
+import { freePort } from '../src/freePort.js';
 import { configureLogger } from '../src/log.js';
+import { configOf } from '../src/model/decision.js';
 import type { DecisionRecord } from '../src/model/decisionRecord.js';
 import { TASK_QUEUES } from '../src/taskQueues.js';
 import { findTemporalCli, findTemporalTestServer } from '../src/temporal/cliBinary.js';
@@ -38,7 +40,7 @@ import { type DevServer, startDevServer } from '../src/temporal/devServer.js';
 import { installRuntime } from '../src/temporal/runtime.js';
 import { createWorkers, runWorkers } from '../src/worker.js';
 import { type AdaptInput, adaptPipeline } from '../src/workflows/adaptPipeline.js';
-import { freePort } from '../test/helpers/ports.js';
+import { percentile } from './percentile.js';
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -54,11 +56,6 @@ const SINGLE_STEPS = 60;
 /** `sqlite` (what `npm start` runs) or `memory` (no disk writes: isolates the worker's own cost). */
 const SERVER = flag('server', 'sqlite');
 
-function percentile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 const median = (values: number[]) => percentile(values, 0.5);
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
@@ -156,9 +153,7 @@ async function singlePipeline(): Promise<void> {
       load: predicted.upper,
       settings: prepared.settings,
     });
-    const config = {
-      stages: decision.config.map(({ stage, variant, shape, batch, replicas }) => ({ stage, variant, shape, batch, replicas })),
-    };
+    const config = configOf(decision);
     await apply({ actuator: { kind: 'dry-run' }, request: { decisionId: `bench#${n}`, pipeline: 'video', config } });
     if (n > 0) direct.push(performance.now() - t0);
     await record({

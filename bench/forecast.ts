@@ -9,13 +9,10 @@ import type { ForecastMethod } from '../src/forecast/forecast.js';
 import { Forecaster } from '../src/forecast/forecaster.js';
 import { tfBackend } from '../src/forecast/tf.js';
 import { loadTrace, splits } from '../src/forecast/trace.js';
+import { percentile } from './percentile.js';
 
 const CALLS = 2000;
 const WARMUP = 200;
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 
 async function main(): Promise<void> {
   console.log(
@@ -35,7 +32,6 @@ async function main(): Promise<void> {
       forecaster.predict(w, method);
       times.push(performance.now() - t0);
     }
-    times.sort((a, b) => a - b);
     const median = percentile(times, 0.5);
     rows.push([method, median.toFixed(4), percentile(times, 0.99).toFixed(4), method === 'lstm' ? (median <= 1 ? 'met' : 'missed') : '-']);
   }

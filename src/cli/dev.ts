@@ -8,7 +8,7 @@ import { temporalSettingsFromEnv } from '../temporal/connection.js';
 import { startDevServer } from '../temporal/devServer.js';
 import { portFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
-import { METRICS_OPTION, metricsOptions, serveQueues } from './worker.js';
+import { addMetricsOptions, metricsOptions, serveQueues } from './worker.js';
 
 interface DevOptions {
   ip: string;
@@ -64,16 +64,13 @@ async function dev(opts: DevOptions): Promise<void> {
 }
 
 export function registerDevCommand(program: Command): void {
-  program
-    .command('dev')
+  addMetricsOptions(program.command('dev'))
     .description('start a local Temporal dev server (state in --state-dir) and the workers; what `npm start` runs')
     .option('--ip <ip>', 'address the server binds to', '127.0.0.1')
     .option('--port <port>', 'Temporal frontend gRPC port', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
     .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
-    .option(...METRICS_OPTION)
-    .option('--no-metrics', 'serve no Prometheus metrics')
     .addHelpText('after', '\nWith TEMPORAL_ADDRESS set, no server is started: the worker connects there (see `ipa worker --help`).')
     .action(dev);
 }

@@ -65,24 +65,25 @@ async function trySearchAttributes(settings: TemporalSettings): Promise<void> {
   }
 }
 
-/** `--metrics-port`, shared by `ipa worker` and `ipa dev`. */
-export const METRICS_OPTION = [
-  '--metrics-port <port>',
-  'port of the Prometheus /metrics endpoint (0: any free port; host from IPA_METRICS_HOST, default 127.0.0.1)',
-  process.env.IPA_METRICS_PORT ?? '9464',
-] as const;
+/** `--metrics-port` and `--no-metrics`, shared by `ipa worker` and `ipa dev`. */
+export function addMetricsOptions(command: Command): Command {
+  return command
+    .option(
+      '--metrics-port <port>',
+      'port of the Prometheus /metrics endpoint (0: any free port; host from IPA_METRICS_HOST, default 127.0.0.1)',
+      process.env.IPA_METRICS_PORT ?? '9464',
+    )
+    .option('--no-metrics', 'serve no Prometheus metrics');
+}
 
 export function metricsOptions(opts: { metricsPort: string; metrics: boolean }): MetricsOptions {
   return opts.metrics ? { metricsPort: numberFlag('--metrics-port', opts.metricsPort, { max: 65535, integer: true }) } : {};
 }
 
 export function registerWorkerCommand(program: Command): void {
-  program
-    .command('worker')
+  addMetricsOptions(program.command('worker'))
     .description('run ipa workers against the Temporal server in TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
     .option('--queues <list>', `task queues to serve, from ${QUEUE_NAMES.join(', ')}`, 'adapt,profile-cpu')
-    .option(...METRICS_OPTION)
-    .option('--no-metrics', 'serve no Prometheus metrics')
     .addHelpText(
       'after',
       '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH,\n' +

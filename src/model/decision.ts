@@ -1,3 +1,4 @@
+import type { Config } from './config.js';
 import type { PasMethod } from './pipelineSpec.js';
 
 /** One stage of a decided config, with what the profiles predict for it. */
@@ -75,4 +76,9 @@ export interface Decision {
     work: number;
   };
   explanation: Explanation;
+}
+
+/** What a decision runs, without its predictions: the config an actuator applies. */
+export function configOf(decision: Pick<Decision, 'config'>): Config {
+  return { stages: decision.config.map(({ stage, variant, shape, batch, replicas }) => ({ stage, variant, shape, batch, replicas })) };
 }

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../freePort.js';
 import { log } from '../log.js';
 import { cacheDir, projectRoot } from '../paths.js';
+import { startProcessGroup } from '../processGroup.js';
 import { modelReady, serverReady } from './inferenceEndpoint.js';
-import { startProcessGroup } from './processGroup.js';
 
 /** One trained model of the testbed pipeline, with its accuracy (%) on held-out data. */
 export interface TestbedVariant {

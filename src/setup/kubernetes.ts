@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { log } from '../log.js';
+import { isAlive } from '../processGroup.js';
 import { isExecutable, onPath } from '../temporal/pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
 import { sharedLookup } from './sharedLookup.js';
@@ -229,15 +230,6 @@ async function installKwok(go: string, dir: string): Promise<void> {
     await rm(staging, { recursive: true, force: true });
   }
 }
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * One builder per cache folder across processes (parallel test files, a second `ipa setup`):

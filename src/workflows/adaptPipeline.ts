@@ -20,7 +20,7 @@ import type { PreparedPipeline } from '../activities/preparePipeline.js';
 import type { Forecast } from '../forecast/forecast.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
-import type { Decision } from '../model/decision.js';
+import { configOf, type Decision } from '../model/decision.js';
 import type { ApplyOutcome, DecisionRecord, Settings, WindowSummary } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
@@ -141,10 +141,6 @@ function summarize(observation: Observation, stale: boolean): WindowSummary {
     max: loads.reduce((m, v) => Math.max(m, v), 0),
     stale,
   };
-}
-
-function configOf(decision: Decision): Config {
-  return { stages: decision.config.map(({ stage, variant, shape, batch, replicas }) => ({ stage, variant, shape, batch, replicas })) };
 }
 
 function sameConfig(a: Config | undefined, b: Config): boolean {

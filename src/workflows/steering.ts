@@ -1,8 +1,9 @@
 /**
  * Checks of signal and update payloads. They run inside the workflow (an update's validator must
- * be synchronous there), so this file imports nothing: no schema library, no I/O.
+ * be synchronous there), so no schema library and no I/O: only the plain `show` of model/validation.
  */
 import type { PasMethod } from '../model/pipelineSpec.js';
+import { show } from '../model/validation.js';
 
 export interface SetSla {
   slaMs: number;
@@ -22,12 +23,6 @@ export interface ReloadProfiles {
 export interface DecisionsQuery {
   limit?: number;
 }
-
-const show = (value: unknown): string => {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return String(value);
-  return JSON.stringify(value) ?? String(value);
-};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

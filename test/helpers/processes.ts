@@ -1,48 +1,28 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { groupAlive, isAlive, type ProcessGroup, startProcessGroup } from '../../src/processGroup.js';
 
-/** A command started in its own process group, as a terminal would, with its output collected. */
-export interface Started {
-  child: ChildProcess;
-  output: () => string;
+export { groupAlive, isAlive };
+
+/** A command started in its own process group, as a terminal would, with all its output kept. */
+export interface Started extends ProcessGroup {
   /** Resolves when a line matching `pattern` appears; rejects on exit or after `timeoutMs`. */
   waitFor: (pattern: RegExp, timeoutMs: number) => Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
 }
 
 export function startInGroup(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Started {
-  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (chunk) => (text += chunk));
-  child.stderr?.on('data', (chunk) => (text += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let done = false;
-  void exited.then(() => (done = true));
+  // Tests match patterns anywhere in the output, so none of it is dropped.
+  const group = startProcessGroup(command, args, { ...options, outputLimit: Number.POSITIVE_INFINITY });
   const waitFor = async (pattern: RegExp, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const match = text.match(pattern);
+      const match = group.output().match(pattern);
       if (match) return match;
-      if (done) throw new Error(`${command} exited before printing ${pattern}:\n${text}`);
-      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${text}`);
+      if (group.hasExited()) throw new Error(`${command} exited before printing ${pattern}:\n${group.output()}`);
+      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${group.output()}`);
       await sleep(100);
     }
   };
-  return { child, output: () => text, waitFor, exited };
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True while any process of the group led by `pgid` exists. */
-export function groupAlive(pgid: number): boolean {
-  return isAlive(-pgid);
+  return { ...group, waitFor };
 }
 
 export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -65,18 +45,6 @@ export async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: n
 }
 
 /** Stops a process group: SIGTERM, then SIGKILL if it lingers; throws if it survives both. */
-export async function stopGroup(started: Started): Promise<void> {
-  const pgid = started.child.pid;
-  if (pgid === undefined || !groupAlive(pgid)) return;
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-pgid, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  signal('SIGTERM');
-  if (await waitUntil(() => !groupAlive(pgid), 10_000)) return;
-  signal('SIGKILL');
-  if (!(await waitUntil(() => !groupAlive(pgid), 5_000))) throw new Error(`process group ${pgid} survived SIGKILL`);
+export function stopGroup(started: Started): Promise<void> {
+  return started.stop();
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { groupAlive } from '../../src/processGroup.js';
 import {
   fetchModelMetadata,
   type InferenceEndpoint,
@@ -13,7 +14,6 @@ import {
 } from '../../src/profiling/inferenceEndpoint.js';
 import { type LoadResult, runClosedLoop, runOpenLoop } from '../../src/profiling/loadGenerator.js';
 import { poissonArrivals } from '../../src/profiling/poissonArrivals.js';
-import { groupAlive } from '../../src/profiling/processGroup.js';
 import { ensureTestbed, type ModelServer, startModelServer } from '../../src/profiling/testbed.js';
 
 const dummyPayload = { inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1, 1], data: [0] }] };

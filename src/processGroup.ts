@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ProcessGroup {
   child: ChildProcess;
   pgid: number;
-  /** The last 20 kB of stdout and stderr. */
+  /** stdout and stderr as they came, the last `outputLimit` characters of them. */
   output(): string;
   exited: Promise<number | null>;
   hasExited(): boolean;
@@ -36,14 +36,19 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** True while `pid` (or, negative, any process of that group) exists, ours to signal or not. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** True while any process of the group led by `pgid` exists. */
 export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive(-pgid);
 }
 
 async function waitGone(pgid: number, timeoutMs: number): Promise<boolean> {
@@ -55,15 +60,23 @@ async function waitGone(pgid: number, timeoutMs: number): Promise<boolean> {
   return !groupAlive(pgid);
 }
 
-export function startProcessGroup(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ProcessGroup {
-  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface StartOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** How much output to keep for messages (default 20,000 characters, the most recent). */
+  outputLimit?: number;
+}
+
+export function startProcessGroup(command: string, args: string[], options: StartOptions): ProcessGroup {
+  const { outputLimit = 20_000, ...spawnOptions } = options;
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pgid = child.pid;
   if (pgid === undefined) throw new Error(`could not start ${command} ${args.join(' ')} in ${options.cwd}`);
   installExitHook();
   running.add(pgid);
   let text = '';
   const keep = (chunk: Buffer) => {
-    text = (text + chunk.toString()).slice(-20_000);
+    text = (text + chunk.toString()).slice(-outputLimit);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
