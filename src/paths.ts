@@ -20,5 +20,6 @@ export const cacheDir = resolve(process.env.IPA_CACHE_DIR ?? join(projectRoot, '
 /** Local state of `ipa dev`: the Temporal SQLite file, its log and pid. */
 export const defaultStateDir = join(projectRoot, '.ipa');
 export const profilesDir = join(projectRoot, 'profiles');
-export const profileSetsDir = join(profilesDir, 'sets');
+/** Where profile sets are read and profiling runs write them; IPA_PROFILE_STORE points elsewhere (a shared volume). */
+export const profileSetsDir = resolve(process.env.IPA_PROFILE_STORE || join(profilesDir, 'sets'));
 export const pipelinesDir = join(profilesDir, 'pipelines');

@@ -5,13 +5,32 @@ import { forecast } from './forecast.js';
 import { observe } from './observe.js';
 import { optimize } from './optimize.js';
 import { preparePipeline, resolveProfiles } from './preparePipeline.js';
+import { adaptWorkflowsOf, measureVariant, planProfiling, writeProfileSet } from './profiling.js';
 import { record } from './record.js';
 
-const adaptActivities = { describeWorker, preparePipeline, resolveProfiles, readRunningConfig, observe, forecast, optimize, apply, record };
+/** The adapt queue also runs the profiling parent's activities: planning, writing the set, finding loops to reload. */
+const adaptActivities = {
+  describeWorker,
+  preparePipeline,
+  resolveProfiles,
+  readRunningConfig,
+  observe,
+  forecast,
+  optimize,
+  apply,
+  record,
+  planProfiling,
+  writeProfileSet,
+  adaptWorkflowsOf,
+};
+
+/** Profiling nodes run the model servers. */
+const profileActivities = { describeWorker, measureVariant };
 
 /** The activities each task queue's worker registers. */
-export function activitiesFor(queue: QueueName) {
-  return queue === 'adapt' ? adaptActivities : { describeWorker };
+export function activitiesFor(queue: QueueName): Record<string, (...args: never[]) => Promise<unknown>> {
+  return queue === 'adapt' ? adaptActivities : profileActivities;
 }
 
 export type Activities = typeof adaptActivities;
+export type ProfilingActivities = typeof adaptActivities & typeof profileActivities;

@@ -6,6 +6,7 @@ import { registerDevCommand } from './dev.js';
 import { registerForecastCommand } from './forecast.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerPingCommand } from './ping.js';
+import { registerProfileCommand } from './profile.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerSetupCommand } from './setup.js';
 import { registerWorkerCommand } from './worker.js';
@@ -27,6 +28,7 @@ registerOptimizeCommand(program);
 registerAdaptCommand(program);
 registerForecastCommand(program);
 registerPingCommand(program);
+registerProfileCommand(program);
 registerProfilesCommand(program);
 registerSetupCommand(program);
 

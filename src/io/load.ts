@@ -29,14 +29,22 @@ export async function loadAllProfileSets(dir = profileSetsDir): Promise<ProfileS
   return Promise.all((await jsonFiles(dir)).map(loadProfileSet));
 }
 
+/** Profiling runs date their sets; a hand-made set without a date counts as the oldest. */
+const measuredAt = (set: ProfileSet) => set.source?.measuredAt ?? '';
+
 /**
  * Finds a profile set by file path, name or version, so that users and workflows can refer to
- * a set by whatever they have at hand.
+ * a set by whatever they have at hand. A name means the newest set of that name: each profiling
+ * run writes a new file, so the name follows the latest measurements and a version pins one.
  */
 export async function resolveProfileSet(ref: string, dir = profileSetsDir): Promise<ProfileSet> {
   if (ref.endsWith('.json')) return loadProfileSet(ref);
   const sets = await loadAllProfileSets(dir);
-  const found = sets.find((s) => s.version === ref || s.name === ref);
+  const found =
+    sets.find((s) => s.version === ref) ??
+    sets
+      .filter((s) => s.name === ref)
+      .reduce<ProfileSet | undefined>((newest, s) => (!newest || measuredAt(s) > measuredAt(newest) ? s : newest), undefined);
   if (found) return found;
   const known = sets.map((s) => `${s.name} (${s.version})`).join(', ') || 'none';
   throw new ValidationError('profile set reference', [

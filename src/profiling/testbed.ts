@@ -83,6 +83,10 @@ export interface ModelServerOptions {
   parallelWorkers?: number;
   /** Time allowed from start to the model answering ready; default 120 s. */
   readyTimeoutMs?: number;
+  /** Cores the server may run on (`taskset`), so a `cpu-N` shape gets N cores; all when absent. */
+  cores?: number[];
+  /** Stops the server and rejects with the signal's reason while it is starting. */
+  signal?: AbortSignal;
 }
 
 export interface ModelServer {
@@ -102,6 +106,9 @@ function checkBatching(options: ModelServerOptions): { maxBatchSize: number; max
     throw new Error(`maxBatchSize must be an integer ≥ 1, got ${JSON.stringify(options.maxBatchSize)}`);
   if (!Number.isFinite(maxBatchTimeMs) || maxBatchTimeMs < 0)
     throw new Error(`maxBatchTimeMs must be a number ≥ 0, got ${JSON.stringify(options.maxBatchTimeMs)}`);
+  if (options.cores !== undefined && (options.cores.length === 0 || options.cores.some((c) => !Number.isInteger(c) || c < 0))) {
+    throw new Error(`cores must be a non-empty list of core numbers, got ${JSON.stringify(options.cores)}`);
+  }
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
     throw new Error(`port must be an integer in 1..65535, got ${JSON.stringify(options.port)}`);
   }
@@ -146,7 +153,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       MLSERVER_PARALLEL_WORKERS: String(options.parallelWorkers ?? 1),
       MLSERVER_DEBUG: 'false',
     };
-    const group = startProcessGroup(bed.mlserver, ['start', modelDir], { cwd: workDir, env });
+    const command = options.cores
+      ? ['taskset', '--cpu-list', options.cores.join(','), bed.mlserver, 'start', modelDir]
+      : [bed.mlserver, 'start', modelDir];
+    const group = startProcessGroup(command[0] as string, command.slice(1), { cwd: workDir, env });
     const url = `http://127.0.0.1:${httpPort}`;
     const endpoint = { baseUrl: url, model: variant.name };
     let stopped = false;
@@ -162,6 +172,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
     let ready = false;
     while (!group.hasExited() && Date.now() < deadline) {
+      if (options.signal?.aborted) {
+        await stop();
+        options.signal.throwIfAborted();
+      }
       if ((await serverReady(url, 1000)) && (await modelReady(endpoint, 1000))) {
         ready = true;
         break;
@@ -169,7 +183,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       await sleep(250);
     }
     if (ready) {
-      log.info({ variant: variant.name, url, pgid: group.pgid, ...batching }, 'model server ready');
+      log.info({ variant: variant.name, url, pgid: group.pgid, cores: options.cores, ...batching }, 'model server ready');
       return { url, model: variant.name, pgid: group.pgid, stop };
     }
     const output = group.output();
