@@ -6,6 +6,7 @@ import { parseQueueNames } from '../taskQueues.js';
 import { findTemporalCli } from '../temporal/cliBinary.js';
 import { temporalSettingsFromEnv } from '../temporal/connection.js';
 import { startDevServer } from '../temporal/devServer.js';
+import { DEMO_WORKFLOW_ID, startDemo } from './demo.js';
 import { portFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
 import { addMetricsOptions, metricsOptions, serveQueues } from './worker.js';
@@ -18,6 +19,7 @@ interface DevOptions {
   queues: string;
   metricsPort: string;
   metrics: boolean;
+  demo: boolean;
 }
 
 /**
@@ -48,13 +50,11 @@ async function dev(opts: DevOptions): Promise<void> {
   const serverDied = server.exited.then((code) => {
     if (!stopping) failure = new Error(`Temporal dev server exited unexpectedly (code ${code}); see ${server.logFile}`);
   });
+  const settings = { address: server.address, namespace: server.namespace };
+  // The demo needs only the server: the worker below picks it up as soon as it polls.
+  if (opts.demo) startDemo(settings, server.uiUrl).catch((err: Error) => log.warn({ err: err.message }, 'demo not started'));
   try {
-    await serveQueues(
-      { address: server.address, namespace: server.namespace },
-      queues,
-      Promise.race([stop, serverDied]),
-      metricsOptions(opts),
-    );
+    await serveQueues(settings, queues, Promise.race([stop, serverDied]), metricsOptions(opts));
   } finally {
     stopping = true;
     await server.stop();
@@ -71,6 +71,10 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
     .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
-    .addHelpText('after', '\nWith TEMPORAL_ADDRESS set, no server is started: the worker connects there (see `ipa worker --help`).')
+    .option('--no-demo', `do not start the demo loop (${DEMO_WORKFLOW_ID}: the video pipeline on the bursty trace, simulated actuator)`)
+    .addHelpText(
+      'after',
+      '\nWith TEMPORAL_ADDRESS set, no server (and no demo) is started: the worker connects there (see `ipa worker --help`).',
+    )
     .action(dev);
 }

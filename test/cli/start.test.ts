@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { DEMO_WORKFLOW_ID } from '../../src/cli/demo.js';
 import { projectRoot } from '../../src/paths.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { findTemporalCli } from '../../src/temporal/cliBinary.js';
 import { startDevServer } from '../../src/temporal/devServer.js';
+import { decisions, status } from '../../src/workflows/adaptPipeline.js';
 import { ping } from '../../src/workflows/ping.js';
 import { freePort } from '../helpers/ports.js';
-import { groupAlive, isAlive, type Started, startInGroup, waitUntil } from '../helpers/processes.js';
+import { groupAlive, isAlive, type Started, startInGroup, waitUntil, waitUntilAsync } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
 
@@ -78,6 +80,19 @@ describe('npm start', () => {
       const attributes = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       assert.ok(attributes.customAttributes && 'IpaPipeline' in attributes.customAttributes);
       assert.ok('IpaSlaMs' in attributes.customAttributes);
+
+      // The demo: decisions of the video pipeline on the bursty trace appear within a minute.
+      const demo = client.workflow.getHandle(DEMO_WORKFLOW_ID);
+      const steps = () =>
+        demo.query(status).then(
+          (s) => s.step,
+          () => 0,
+        );
+      assert.ok(await waitUntilAsync(async () => (await steps()) >= 1, 60_000), `no demo decision within a minute:\n${run.output()}`);
+      const [first] = await demo.query(decisions, { limit: 1 });
+      assert.equal(first?.pipeline, 'video');
+      assert.equal(first?.apply?.actuator, 'simulated');
+      assert.match(run.output(), /demo started/);
     });
     assert.ok((await stat(join(stateDir, 'temporal.db'))).size > 0);
 
@@ -87,6 +102,7 @@ describe('npm start', () => {
   it('reuses the SQLite state on a second start and stops on SIGTERM', async () => {
     const { run, serverPid } = await start();
     assert.doesNotMatch(run.output(), /registered search attributes/);
+    await run.waitFor(/demo already running/, 30_000);
     await withClient(async (client) => {
       const description = await client.workflow.getHandle('smoke-ping').describe();
       assert.equal(description.status.name, 'COMPLETED');
@@ -102,7 +118,7 @@ describe('ipa dev after a crash', () => {
     const uiPort = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.TEMPORAL_ADDRESS;
-    const args = ['bin/ipa.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir];
+    const args = ['bin/ipa.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir, '--no-demo'];
     const first = startInGroup(process.execPath, args, { cwd: projectRoot, env });
     const second = { run: undefined as Started | undefined };
     try {
@@ -119,6 +135,7 @@ describe('ipa dev after a crash', () => {
       assert.notEqual(fresh, orphan);
       assert.ok(!isAlive(orphan), `orphan server ${orphan} still running`);
 
+      assert.doesNotMatch(second.run.output(), /demo/, '--no-demo starts no demo');
       process.kill(second.run.child.pid as number, 'SIGINT');
       assert.equal(await second.run.exited, 0, second.run.output());
       assert.ok(await waitUntil(() => !isAlive(fresh), 5000));

@@ -1,0 +1,44 @@
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { log } from '../log.js';
+import type { AdaptInputFields } from '../model/adaptInput.js';
+import { TASK_QUEUES } from '../taskQueues.js';
+import { connectClient, type TemporalSettings } from '../temporal/connection.js';
+import { adaptPipeline } from '../workflows/adaptPipeline.js';
+import { IpaPipeline } from '../workflows/searchAttributes.js';
+
+export const DEMO_WORKFLOW_ID = 'demo-video';
+
+/** The IPA paper's bursty window (load-patterns.json), damped by 8 as IPA did, six times faster than real time. */
+export const DEMO_INPUT: AdaptInputFields = {
+  pipeline: 'video',
+  intervalSeconds: 10,
+  observe: { kind: 'trace', start: 1_301_160, speed: 6, damp: 8 },
+  actuator: { kind: 'simulated' },
+};
+
+/**
+ * Starts the demo loop on a fresh dev server, so a newcomer sees decisions in the Web UI within a
+ * minute. On a server that kept its state the loop is already running and is left as it is.
+ */
+export async function startDemo(settings: TemporalSettings, uiUrl: string | undefined): Promise<void> {
+  const connection = await connectClient(settings);
+  try {
+    const client = new Client({ connection, namespace: settings.namespace });
+    await client.workflow.start(adaptPipeline, {
+      args: [DEMO_INPUT],
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: DEMO_WORKFLOW_ID,
+      typedSearchAttributes: [{ key: IpaPipeline, value: 'video' }],
+    });
+    log.info({ workflowId: DEMO_WORKFLOW_ID }, 'demo started: the video pipeline on the bursty trace, simulated actuator');
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    log.info({ workflowId: DEMO_WORKFLOW_ID }, 'demo already running');
+  } finally {
+    await connection.close();
+  }
+  process.stderr.write(
+    `  Demo: ${uiUrl ? `${uiUrl}/namespaces/${settings.namespace}/workflows/${DEMO_WORKFLOW_ID}` : DEMO_WORKFLOW_ID}  (a decision every 10 s; --no-demo turns it off)\n` +
+      `        npx ipa adapt decisions --workflow-id ${DEMO_WORKFLOW_ID} --table\n\n`,
+  );
+}
