@@ -101,9 +101,9 @@ interface Served {
 
 /** Waits for someone else's server; it is theirs, so stopping it is a no-op. */
 async function attach(job: ProfileJob, signal: AbortSignal): Promise<Served> {
-  const { url, model } = job.endpoint as NonNullable<ProfileJob['endpoint']>;
+  const { url, model, readyTimeoutSeconds } = job.endpoint as NonNullable<ProfileJob['endpoint']>;
   const endpoint = { baseUrl: url.replace(/\/+$/, ''), model };
-  const timeoutMs = job.settings.server.readyTimeoutSeconds * 1000;
+  const timeoutMs = readyTimeoutSeconds * 1000;
   const deadline = Date.now() + timeoutMs;
   while (!((await serverReady(endpoint.baseUrl, 1000)) && (await modelReady(endpoint, 1000)))) {
     signal.throwIfAborted();

@@ -13,6 +13,8 @@ export const shapeName = z
 export const endpointSpec = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   model: z.string().min(1),
+  /** It is meant to be running already: a short wait covers a restart, a long one only delays the failure. */
+  readyTimeoutSeconds: positiveNumber.default(30),
 });
 export type EndpointSpec = z.output<typeof endpointSpec>;
 

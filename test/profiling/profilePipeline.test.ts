@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadPipelineSpec } from '../../src/io/load.js';
+import { type ProfileSet, parseProfileSet } from '../../src/model/profileSet.js';
+import type { ProfilingRequestFields } from '../../src/model/profilingRun.js';
+import { decide } from '../../src/optimizer/decide.js';
+import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
+import { pipelinesDir, projectRoot } from '../../src/paths.js';
+import { ensureTestbed } from '../../src/profiling/testbed.js';
+import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { findTemporalCli } from '../../src/temporal/cliBinary.js';
+import { adaptPipeline, status } from '../../src/workflows/adaptPipeline.js';
+import { type ProfilingResult, profilePipeline } from '../../src/workflows/profilePipeline.js';
+import { ipaWithEnv } from '../helpers/ipa.js';
+import { type Started, startInGroup, stopGroup, waitUntilAsync } from '../helpers/processes.js';
+import { startTestServer } from '../helpers/temporal.js';
+
+const exec = promisify(execFile);
+const testbedPipeline = join(pipelinesDir, 'testbed.json');
+
+/** Short probes keep the suite in minutes; the defaults (5 s probes, 5 steps) are for real profiles. */
+const quick = { probeSeconds: 1, warmupSeconds: 0.5, searchSteps: 3, reload: false } satisfies Partial<ProfilingRequestFields>;
+
+/** Model servers still running anywhere on the machine, found by the folder every testbed server starts in. */
+async function modelServerPids(): Promise<number[]> {
+  try {
+    const { stdout } = await exec('pgrep', ['-f', 'ipa-mlserver-']);
+    return stdout.split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+function rowsOf(set: ProfileSet, variant: string, shape = 'cpu-1') {
+  const rows = set.variants.find((v) => v.variant === variant)?.profiles.find((p) => p.shape === shape)?.rows;
+  assert.ok(rows, `no ${shape} rows for ${variant} in ${set.version}`);
+  return rows;
+}
+
+describe('profiling workflows (real Temporal dev server, real MLServer testbed)', () => {
+  let env: TestWorkflowEnvironment;
+  let client: Client;
+  let store: string;
+  let cpuWorker: Started;
+  let gpuWorker: Started;
+
+  /** A worker in its own process, as on a node: the profile store is its configuration. */
+  const startWorker = (queues: string) =>
+    startInGroup(process.execPath, ['bin/ipa.js', 'worker', '--queues', queues, '--no-metrics'], {
+      cwd: projectRoot,
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', IPA_PROFILE_STORE: store },
+    });
+
+  const profile = (request: ProfilingRequestFields, workflowId: string) =>
+    client.workflow.execute(profilePipeline, { args: [request], taskQueue: TASK_QUEUES.adapt, workflowId });
+
+  before(async () => {
+    await ensureTestbed();
+    env = await startTestServer();
+    client = env.client;
+    store = await mkdtemp(join(tmpdir(), 'ipa-profile-store-'));
+    cpuWorker = startWorker('adapt,profile-cpu');
+    gpuWorker = startWorker('profile-gpu');
+  });
+
+  after(async () => {
+    await Promise.all([cpuWorker && stopGroup(cpuWorker), gpuWorker && stopGroup(gpuWorker)]);
+    await env?.teardown();
+    if (store) await rm(store, { recursive: true, force: true });
+  });
+
+  it('a CPU run of the testbed makes a valid profile set that the optimizer accepts, and reloads the running loop', async () => {
+    const result = await profile({ pipeline: testbedPipeline, shapes: ['cpu-1'], batches: [1, 128], ...quick }, 'profile-testbed-cpu');
+    assert.deepEqual(result.failed, []);
+    const set = parseProfileSet(JSON.parse(await readFile(result.profileSet.path, 'utf8')), result.profileSet.path);
+    assert.equal(set.name, 'testbed');
+    assert.equal(set.version, result.profileSet.version);
+    assert.ok(set.source?.host?.[hostname()], `host of the measurements: ${JSON.stringify(set.source?.host)}`);
+    assert.ok(set.source?.software?.mlserver, `model server version recorded: ${JSON.stringify(set.source?.software)}`);
+
+    const { variants } = await ensureTestbed();
+    for (const v of variants) {
+      const [one, big] = rowsOf(set, v.name);
+      assert.ok(one && big, `${v.name}: rows for batches 1 and 128`);
+      // A request carries the whole batch: 128 rows cost more time than one, on every model.
+      assert.ok(big.p50Ms > one.p50Ms, `${v.name}: p50 at batch 128 (${big.p50Ms} ms) > at batch 1 (${one.p50Ms} ms)`);
+      assert.ok(
+        big.throughputRps > one.throughputRps,
+        `${v.name}: items/s at batch 128 (${big.throughputRps}) > at 1 (${one.throughputRps})`,
+      );
+      assert.ok(one.throughputRps > 0 && (one.samples ?? 0) > 0);
+      assert.equal(set.variants.find((x) => x.variant === v.name)?.accuracy, v.accuracy, `${v.name}: accuracy from held-out data`);
+    }
+    // Bigger models of a stage take longer per request; summed over both batch sizes, so one noisy
+    // probe on a shared 2-core machine does not decide.
+    const p50s = (variant: string) => rowsOf(set, variant).reduce((sum, row) => sum + row.p50Ms, 0);
+    for (const [big, small] of [
+      ['reduce-kpca1200', 'reduce-pca8'],
+      ['classify-rf200', 'classify-rf10'],
+    ]) {
+      assert.ok(
+        p50s(big as string) > p50s(small as string),
+        `${big} (${p50s(big as string)} ms) is slower than ${small} (${p50s(small as string)} ms)`,
+      );
+    }
+
+    const spec = await loadPipelineSpec(testbedPipeline, set);
+    const decision = decide(problemFromSpec(spec, set, 50), { explain: false });
+    assert.equal(decision.feasible, true, JSON.stringify(decision.solver));
+
+    // A loop of this pipeline that is running when the next run finishes switches to the new set.
+    const loop = await client.workflow.start(adaptPipeline, {
+      args: [{ pipeline: 'testbed', intervalSeconds: 60, actuator: { kind: 'dry-run', log: join(store, 'dry-run.jsonl') } }],
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'adapt-testbed-reload',
+    });
+    try {
+      // Queries fail until the first workflow task has registered the handlers.
+      const step = () =>
+        loop.query(status).then(
+          (s) => s.step,
+          () => 0,
+        );
+      assert.ok(await waitUntilAsync(async () => (await step()) >= 1, 30_000), 'the loop made its first step');
+      assert.equal((await loop.query(status)).profiles, set.version);
+      // Visibility is eventually consistent: wait until the loop can be found by its pipeline.
+      assert.ok(
+        await waitUntilAsync(
+          async () => (await client.workflow.count(`IpaPipeline = 'testbed' AND ExecutionStatus = 'Running'`)).count === 1,
+          30_000,
+        ),
+      );
+      const again = await profile(
+        { pipeline: testbedPipeline, variants: ['reduce-pca8'], batches: [1], ...quick, reload: true },
+        'profile-testbed-pca8',
+      );
+      assert.deepEqual(again.reloaded, ['adapt-testbed-reload']);
+      const merged = parseProfileSet(JSON.parse(await readFile(again.profileSet.path, 'utf8')));
+      assert.notEqual(merged.version, set.version);
+      assert.deepEqual(rowsOf(merged, 'classify-rf200'), rowsOf(set, 'classify-rf200'), 'rows not measured again are kept');
+      assert.equal(rowsOf(merged, 'reduce-pca8').length, 1, 'the measured variant has the new rows');
+      assert.ok(await waitUntilAsync(async () => (await loop.query(status)).profiles === merged.version, 30_000), 'the loop reloaded');
+    } finally {
+      await loop.terminate('test over');
+    }
+  });
+
+  it('a variant whose server never becomes ready is retried, then reported as failed, and the others keep their rows', async () => {
+    let readinessChecks = 0;
+    const neverReady: Server = createServer((req, res) => {
+      if (req.url?.includes('/ready')) readinessChecks++;
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => neverReady.listen(0, '127.0.0.1', resolve));
+    const { port } = neverReady.address() as { port: number };
+    try {
+      const result = await profile(
+        {
+          pipeline: testbedPipeline,
+          variants: ['reduce-pca8', 'classify-logreg'],
+          endpoints: { 'classify-logreg': { url: `http://127.0.0.1:${port}`, model: 'classify-logreg', readyTimeoutSeconds: 1 } },
+          batches: [1],
+          attempts: 2,
+          name: 'testbed-failure',
+          ...quick,
+        },
+        'profile-testbed-failure',
+      );
+      assert.equal(result.failed.length, 1);
+      assert.equal(result.failed[0]?.variant, 'classify-logreg');
+      assert.match(result.failed[0]?.error ?? '', /not ready within 1 s/);
+      assert.ok(readinessChecks > 0);
+      const child = client.workflow.getHandle('profile-testbed-failure/classify-logreg/cpu-1');
+      const history = await child.fetchHistory();
+      const attempts = (history.events ?? []).flatMap((e) =>
+        e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [],
+      );
+      assert.deepEqual(attempts, [2], 'the activity ran its second and last attempt (a retried start records only the last one)');
+      const set = parseProfileSet(JSON.parse(await readFile(result.profileSet.path, 'utf8')));
+      assert.deepEqual(
+        set.variants.map((v) => v.variant),
+        ['reduce-pca8'],
+      );
+      assert.ok(
+        set.source?.notes?.some((n) => n.startsWith('classify-logreg on cpu-1 failed')),
+        'the failure is in the set notes',
+      );
+    } finally {
+      neverReady.close();
+    }
+  });
+
+  it('cancelling the parent stops every model server', async () => {
+    const before = await modelServerPids();
+    const handle = await client.workflow.start(profilePipeline, {
+      args: [
+        {
+          pipeline: testbedPipeline,
+          variants: ['reduce-kpca1200'],
+          batches: [1, 2, 4, 8],
+          ...quick,
+          probeSeconds: 3,
+          name: 'testbed-cancel',
+        },
+      ],
+      taskQueue: TASK_QUEUES.adapt,
+      workflowId: 'profile-testbed-cancel',
+    });
+    assert.ok(await waitUntilAsync(async () => (await modelServerPids()).length > before.length, 60_000), 'a model server started');
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause)));
+    assert.deepEqual(await modelServerPids(), before, 'no model server left behind');
+    const child = await client.workflow.getHandle('profile-testbed-cancel/reduce-kpca1200/cpu-1').describe();
+    assert.equal(child.status.name, 'CANCELLED');
+  });
+
+  it('children for GPU shapes run on the worker polling ipa-profile-gpu', async () => {
+    // This machine has no GPU: the GPU worker measures the CPU testbed, and the profile says so.
+    const result: ProfilingResult = await profile(
+      {
+        pipeline: testbedPipeline,
+        variants: ['reduce-pca8'],
+        shapes: ['cpu-1', 'gpu-h200'],
+        batches: [1],
+        name: 'testbed-routing',
+        ...quick,
+      },
+      'profile-testbed-routing',
+    );
+    const byShape = Object.fromEntries(result.measurements.map((m) => [m.shape, m.measuredBy]));
+    assert.equal(byShape['gpu-h200']?.queue, TASK_QUEUES['profile-gpu']);
+    assert.equal(byShape['gpu-h200']?.worker, `${gpuWorker.child.pid}@${hostname()}`);
+    assert.equal(byShape['cpu-1']?.queue, TASK_QUEUES['profile-cpu']);
+    assert.equal(byShape['cpu-1']?.worker, `${cpuWorker.child.pid}@${hostname()}`);
+    const gpu = result.measurements.find((m) => m.shape === 'gpu-h200');
+    assert.ok(
+      gpu?.notes.some((n) => /without a GPU/.test(n)),
+      JSON.stringify(gpu?.notes),
+    );
+    const set = parseProfileSet(JSON.parse(await readFile(result.profileSet.path, 'utf8')));
+    assert.deepEqual(
+      set.shapes.find((s) => s.name === 'gpu-h200'),
+      { name: 'gpu-h200', cpu: 4, gpu: 1, accelerator: 'h200' },
+    );
+  });
+
+  it('ipa profile schedule creates a Schedule with the cron spec, triggering it runs profilePipeline, and running it again updates it', async () => {
+    const ipa = (...args: string[]) => ipaWithEnv({ TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' }, ...args);
+    const flags = ['--pipeline', testbedPipeline, '--variants', 'classify-logreg', '--batches', '1', '--probe-seconds', '1'];
+    const created = await ipa(
+      'profile',
+      'schedule',
+      ...flags,
+      '--cron',
+      '0 3 * * *',
+      '--schedule-id',
+      'profile-testbed-nightly',
+      '--name',
+      'testbed-nightly',
+      '--no-reload',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /created schedule profile-testbed-nightly/);
+    const schedule = client.schedule.getHandle('profile-testbed-nightly');
+    const described = await schedule.describe();
+    assert.equal(described.action.type, 'startWorkflow');
+    assert.equal(described.action.workflowType, 'profilePipeline');
+    assert.equal(described.action.taskQueue, TASK_QUEUES.adapt);
+    const calendar = described.spec.calendars?.[0];
+    assert.deepEqual(
+      [calendar?.hour, calendar?.minute],
+      [[{ start: 3, end: 3, step: 1 }], [{ start: 0, end: 0, step: 1 }]],
+      JSON.stringify(described.spec),
+    );
+
+    await schedule.trigger();
+    let workflowId: string | undefined;
+    assert.ok(
+      await waitUntilAsync(async () => {
+        workflowId = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        return workflowId !== undefined;
+      }, 30_000),
+      'the trigger started a workflow',
+    );
+    const result: ProfilingResult = await client.workflow.getHandle(workflowId as string).result();
+    assert.equal(result.profileSet.name, 'testbed-nightly');
+    assert.equal(result.measurements[0]?.variant, 'classify-logreg');
+
+    const updated = await ipa(
+      'profile',
+      'schedule',
+      ...flags,
+      '--cron',
+      '30 4 * * 1',
+      '--schedule-id',
+      'profile-testbed-nightly',
+      '--no-reload',
+    );
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /updated schedule/);
+    const after = (await schedule.describe()).spec.calendars?.[0];
+    assert.deepEqual([after?.hour, after?.minute], [[{ start: 4, end: 4, step: 1 }], [{ start: 30, end: 30, step: 1 }]]);
+    await schedule.delete();
+
+    // The README's temporal CLI equivalent, as written.
+    const temporal = await findTemporalCli();
+    await exec(temporal, [
+      ...['schedule', 'create', '--schedule-id', 'profile-testbed', '--cron', '0 3 * * *'],
+      ...['--workflow-id', 'profile-testbed', '--type', 'profilePipeline', '--task-queue', 'ipa-adapt'],
+      ...['--overlap-policy', 'Skip', '--input', '{"pipeline": "testbed", "shapes": ["cpu-1"], "batches": [1, 2, 4, 8]}'],
+      ...['--address', env.address],
+    ]);
+    const fromCli = await client.schedule.getHandle('profile-testbed').describe();
+    assert.equal(fromCli.action.type === 'startWorkflow' && fromCli.action.workflowType, 'profilePipeline');
+    assert.equal(fromCli.policies.overlap, 'SKIP');
+    await client.schedule.getHandle('profile-testbed').delete();
+  });
+
+  it('bad input names the field and the value, and measures nothing', async () => {
+    const ipa = (...args: string[]) => ipaWithEnv({ TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' }, ...args);
+    const badBatch = await ipa('profile', 'run', '--pipeline', testbedPipeline, '--batches', '1,0');
+    assert.notEqual(badBatch.code, 0);
+    assert.match(badBatch.stderr, /--batches.*got "0"/);
+    const badShape = await ipa('profile', 'run', '--pipeline', testbedPipeline, '--shapes', 'tpu-1');
+    assert.match(badShape.stderr, /shapes\[0\].*cpu-N/);
+    const badVariant = await ipa('profile', 'run', '--pipeline', testbedPipeline, '--variants', 'resnet50');
+    assert.match(badVariant.stderr, /"resnet50" is not a variant of pipeline testbed/);
+    await assert.rejects(
+      profile({ pipeline: testbedPipeline, shapes: ['cpu-1'], batches: [1], probeSeconds: -1 }, 'profile-testbed-bad'),
+      (err: unknown) => err instanceof WorkflowFailedError && /probeSeconds.*-1/.test(String((err.cause?.cause as Error)?.message)),
+    );
+  });
+});
