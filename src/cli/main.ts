@@ -9,6 +9,7 @@ import { registerPingCommand } from './ping.js';
 import { registerProfileCommand } from './profile.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerSetupCommand } from './setup.js';
+import { registerSimulateCommand } from './simulate.js';
 import { registerWorkerCommand } from './worker.js';
 
 const program = new Command('ipa')
@@ -31,6 +32,7 @@ registerPingCommand(program);
 registerProfileCommand(program);
 registerProfilesCommand(program);
 registerSetupCommand(program);
+registerSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

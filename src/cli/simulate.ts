@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
+import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
+import { forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
+import { ARRIVAL_MODES } from '../simulator/arrivals.js';
+import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
+import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
+import { defaultDropLimitMs, type EvaluationSettings } from '../simulator/policyEvaluation.js';
+import { simulatePolicies } from '../simulator/simulation.js';
+import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
+import { flagError, numberFlag, oneOf, positiveIntFlag } from './flags.js';
+import { progressBar } from './progress.js';
+
+interface SimulateFlags {
+  pipeline?: string;
+  profiles?: string;
+  pattern: string;
+  policies: string;
+  out: string;
+  seconds?: string;
+  seed: string;
+  reconfigurationDelay: string;
+  dropLimit?: string;
+  interval?: string;
+  forecaster?: string;
+  provision?: string;
+  model: string;
+  arrivals: string;
+}
+
+const DEFAULT_POLICIES: PolicyName[] = ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'];
+
+function policiesFlag(value: string): PolicyName[] {
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  if (names.length === 0)
+    throw flagError('--policies', `expected a comma-separated list of ${POLICY_NAMES.join(', ')}, got ${JSON.stringify(value)}`);
+  for (const name of names) {
+    if (!POLICY_NAMES.includes(name as PolicyName)) {
+      throw flagError('--policies', `unknown policy ${JSON.stringify(name)} (known: ${POLICY_NAMES.join(', ')})`);
+    }
+  }
+  return [...new Set(names as PolicyName[])];
+}
+
+export function registerSimulateCommand(program: Command): void {
+  program
+    .command('simulate')
+    .description('simulate ipa and the baselines on IPA’s load patterns, request by request; write report.md, series.json and plots')
+    .option('--pipeline <spec>', 'pipeline: name under profiles/pipelines/ or a spec file')
+    .option('--profiles <set>', 'profile set: version, name or file (default: the spec’s)')
+    .option('--pattern <name>', `${PATTERN_NAMES.join(', ')} or all`, 'all')
+    .option('--policies <list>', `comma-separated, of ${POLICY_NAMES.join(', ')}`, DEFAULT_POLICIES.join(','))
+    .option('--out <dir>', 'where report.md, series.json and the plots go', 'simulation')
+    .option('--seconds <n>', 'cut every pattern to its first n seconds (default: whole, 1,200 s)')
+    .option('--seed <n>', 'seed of arrivals and service times', '1')
+    .option('--reconfiguration-delay <s>', 'seconds from a decision to its new replicas serving', '5')
+    .option('--drop-limit <ms>', 'drop a request still queued this long after it arrived (default: 1.5 × SLA)')
+    .option('--interval <s>', 'seconds between decisions (default: the workflow’s)')
+    .option('--forecaster <method>', `${forecastMethod.options.join(', ')} (default: the workflow’s)`)
+    .option('--provision <what>', 'forecast or upper: provision for the forecast or its upper band (default: the workflow’s)')
+    .option('--arrivals <mode>', `how each second's requests spread: ${ARRIVAL_MODES.join(', ')} (IPA's load generator)`, 'exponential')
+    .option('--model <dir>', 'LSTM model folder', DEFAULT_MODEL_DIR)
+    .action(async (flags: SimulateFlags) => {
+      if (!flags.pipeline) throw flagError('--pipeline', 'required: a name under profiles/pipelines/ or a spec file');
+      const pattern = oneOf<PatternName | 'all'>('--pattern', flags.pattern, [...PATTERN_NAMES, 'all']) ?? 'all';
+      const policies = policiesFlag(flags.policies);
+      const seconds = flags.seconds === undefined ? undefined : positiveIntFlag('--seconds', flags.seconds);
+      const draft = await resolvePipelineSpec(flags.pipeline);
+      const ref = flags.profiles ?? draft.profiles;
+      if (!ref) throw flagError('--profiles', `required: pipeline ${draft.name} names no profile set`);
+      const profiles = await resolveProfileSet(ref);
+      const spec = await resolvePipelineSpec(flags.pipeline, profiles);
+      const workflow = parseAdaptInput({ pipeline: spec.name });
+      const settings: EvaluationSettings = {
+        intervalSeconds: flags.interval === undefined ? workflow.intervalSeconds : positiveIntFlag('--interval', flags.interval),
+        forecaster: oneOf('--forecaster', flags.forecaster, forecastMethod.options) ?? workflow.forecaster,
+        provision: oneOf('--provision', flags.provision, ['forecast', 'upper'] as const) ?? workflow.provision,
+        reconfigurationDelaySeconds: numberFlag('--reconfiguration-delay', flags.reconfigurationDelay, { max: 3600 }),
+        dropLimitMs: numberFlag('--drop-limit', flags.dropLimit, { exclusive: true }) ?? defaultDropLimitMs(spec.slaMs),
+        arrivals: oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? 'exponential',
+        seed: numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 }),
+      };
+      // TensorFlow.js loads only when this command runs: every other command starts faster.
+      const { Forecaster } = await import('../forecast/forecaster.js');
+      const forecaster = await Forecaster.load(flags.model);
+      const bar = progressBar('simulating');
+      const results = await simulatePolicies({
+        spec,
+        profiles,
+        forecaster,
+        patterns: pattern === 'all' ? PATTERN_NAMES : [pattern],
+        policies,
+        settings,
+        ...(seconds !== undefined ? { seconds } : {}),
+        onProgress: (done, total, detail) => bar(done, total, detail),
+      });
+      const methods = new Map<string, number>();
+      for (const f of results.flatMap((r) => r.forecasts)) methods.set(f.method, (methods.get(f.method) ?? 0) + 1);
+      const forecasterNote = `forecasts by ${[...methods].map(([m, n]) => `${m} ×${n}`).join(', ')}${forecaster.hasModel ? '' : ' (no LSTM model found)'}`;
+      const files = await writeSimulationReport(flags.out, results, { spec, profiles, settings, forecasterNote });
+      process.stdout.write(
+        `${renderSummaryText(results)}\n\nwrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,
+      );
+    });
+}

@@ -1,0 +1,227 @@
+import type { Forecast, ForecastMethod } from '../forecast/forecast.js';
+import type { Forecaster } from '../forecast/forecaster.js';
+import { HISTORY_SECONDS, HORIZON_SECONDS } from '../forecast/window.js';
+import { parseAdaptInput } from '../model/adaptInput.js';
+import type { Config } from '../model/config.js';
+import { configOf, type Decision } from '../model/decision.js';
+import type { PipelineSpec } from '../model/pipelineSpec.js';
+import type { ProfileSet } from '../model/profileSet.js';
+import { decide } from '../optimizer/decide.js';
+import { problemFromSpec } from '../optimizer/problemFromSpec.js';
+import type { ArrivalMode } from './arrivals.js';
+import type { LoadPattern } from './loadPatterns.js';
+import { PipelineSimulator } from './pipelineSimulator.js';
+import type { Policy, PolicyName } from './policy.js';
+import { type RunSummary, summarizeRun } from './runSummary.js';
+import type { SecondSeries } from './secondStats.js';
+import { stagePlansOf } from './stagePlans.js';
+
+/** How policies are run: the workflow's loop settings and the simulated cluster's behaviour. */
+export interface EvaluationSettings {
+  intervalSeconds: number;
+  forecaster: ForecastMethod;
+  /** What the workflow provisions for: the forecast or its upper band. */
+  provision: 'forecast' | 'upper';
+  reconfigurationDelaySeconds: number;
+  dropLimitMs: number;
+  /** How each second's requests spread over it (arrivals.ts); IPA's load generator by default. */
+  arrivals: ArrivalMode;
+  seed: number;
+}
+
+/**
+ * The drop limit when none is given: IPA's video pipeline dropped at 10 s under an SLA of 6.89 s,
+ * about 1.5 × the SLA. Past it a request is lost anyway; the limit only bounds how long a backlog
+ * keeps hurting the requests behind it.
+ */
+export const defaultDropLimitMs = (slaMs: number) => 1.5 * slaMs;
+
+/** What the workflow does by default (parseAdaptInput's defaults), with IPA's arrivals: what a report compares. */
+export function defaultEvaluationSettings(spec: PipelineSpec): EvaluationSettings {
+  const workflow = parseAdaptInput({ pipeline: spec.name });
+  return {
+    intervalSeconds: workflow.intervalSeconds,
+    forecaster: workflow.forecaster,
+    provision: workflow.provision,
+    reconfigurationDelaySeconds: 5,
+    dropLimitMs: defaultDropLimitMs(spec.slaMs),
+    arrivals: 'exponential',
+    seed: 1,
+  };
+}
+
+/** The load one decision plans for. */
+export interface PlannedLoad {
+  forecast: number;
+  upper: number;
+  /** What the optimizer is given. */
+  provisioned: number;
+  method: string;
+}
+
+/** Decision times of a run: 0, interval, 2·interval, … before its end (s). */
+export function decisionTimes(seconds: number, intervalSeconds: number): number[] {
+  const times: number[] = [];
+  for (let t = 0; t < seconds; t += intervalSeconds) times.push(t);
+  return times;
+}
+
+/** The workflow records the provisioned load to 3 decimals and optimizes for that. */
+const provisionedOf = (forecast: Forecast, provision: EvaluationSettings['provision']) =>
+  Math.round((provision === 'upper' ? forecast.upper : forecast.forecast) * 1000) / 1000;
+
+/**
+ * λ̂ at every decision time of a pattern, as the workflow's forecast step makes it: the last
+ * 120 s of load into the same Forecaster, provisioned for its forecast or upper band. The same for
+ * every policy that forecasts, so it is computed once per pattern.
+ */
+export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
+  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
+    const window = Array.from(pattern.withHistory.subarray(t, t + HISTORY_SECONDS));
+    const forecast = forecaster.predict(window, settings.forecaster);
+    return {
+      forecast: forecast.forecast,
+      upper: forecast.upper,
+      provisioned: provisionedOf(forecast, settings.provision),
+      method: forecast.method,
+    };
+  });
+}
+
+/** The perfect forecast: the true peak of the horizon the forecaster predicts (the next 20 s). */
+export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
+  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
+    const peak = pattern.loads.subarray(t, t + HORIZON_SECONDS).reduce((m, v) => Math.max(m, v), 0);
+    return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle' };
+  });
+}
+
+/** The run's true peak, planned for once. */
+export function peakLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
+  const peak = pattern.loads.reduce((m, v) => Math.max(m, v), 0);
+  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map(() => ({
+    forecast: peak,
+    upper: peak,
+    provisioned: peak,
+    method: 'peak',
+  }));
+}
+
+/** One decision of a run, as the report and series.json show it. */
+export interface DecisionPoint {
+  /** Seconds since the run began. */
+  t: number;
+  forecast: number;
+  provisioned: number;
+  method: string;
+  feasible: boolean;
+  /** Whether it changed the running config (the first decision is the starting deployment). */
+  changed: boolean;
+  config: string;
+  /** What the optimizer predicts for the config at the provisioned load. */
+  pas: number;
+  cost: number;
+  latencyMs: number;
+}
+
+export interface PolicyRun {
+  pattern: string;
+  policy: PolicyName;
+  /** What the policy planned for (see Policy.load). */
+  load: Policy['load'];
+  /** The config the policy was constrained by at the start (fa2's variants, rim's replicas). */
+  start?: Config;
+  description: string;
+  seconds: number;
+  series: SecondSeries;
+  decisions: DecisionPoint[];
+  summary: RunSummary;
+}
+
+export interface PolicyRunInput {
+  spec: PipelineSpec;
+  profiles: ProfileSet;
+  pattern: LoadPattern;
+  policy: Policy;
+  /** One per decision time (see decisionTimes). */
+  planned: PlannedLoad[];
+  /** The pattern's request arrivals (ms): the same for every policy, so they face the same requests. */
+  arrivalsMs: Float64Array;
+  settings: EvaluationSettings;
+}
+
+const describeConfig = (config: Config) =>
+  config.stages.map((s) => `${s.stage}: ${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(' | ');
+
+/**
+ * A policy on a pattern in simulated time: every interval it decides with the workflow's
+ * optimizer on the load it plans for, and the config goes to the simulator, which serves the
+ * pattern's requests through it with the reconfiguration delay. Like the workflow, an infeasible
+ * problem applies the optimizer's fallback config, and the running config is passed as `current`
+ * (baselines are constrained by it; ipa keeps it among equally good configs).
+ */
+export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) => void): PolicyRun {
+  const { spec, profiles, pattern, policy, settings } = input;
+  const seconds = pattern.loads.length;
+  const simulator = new PipelineSimulator({
+    arrivalsMs: input.arrivalsMs,
+    stages: spec.stages.length,
+    slaMs: spec.slaMs,
+    dropLimitMs: settings.dropLimitMs,
+    batchTimeoutMs: spec.limits.maxBatchWaitMs,
+    reconfigurationDelayMs: settings.reconfigurationDelaySeconds * 1000,
+    pas: spec.pas,
+    seed: settings.seed + 1,
+    seconds,
+    maxBatch: Math.max(spec.limits.maxBatch, ...spec.stages.map((s) => s.maxBatch ?? 0)),
+  });
+  let current: Config | undefined = policy.start;
+  let running: string | undefined;
+  const decisions: DecisionPoint[] = [];
+  const decideAt = (t: number, planned: PlannedLoad): void => {
+    const problem = problemFromSpec(spec, profiles, planned.provisioned);
+    const decision: Decision = decide(problem, {
+      explain: false,
+      ...(policy.baseline ? { baseline: policy.baseline } : {}),
+      ...(current ? { current } : {}),
+    });
+    const config = configOf(decision);
+    const described = describeConfig(config);
+    if (config.stages.length > 0 && described !== running) {
+      simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
+      current = config;
+    }
+    decisions.push({
+      t,
+      forecast: planned.forecast,
+      provisioned: planned.provisioned,
+      method: planned.method,
+      feasible: decision.feasible,
+      changed: running !== undefined && config.stages.length > 0 && described !== running,
+      config: config.stages.length > 0 ? described : (running ?? ''),
+      pas: decision.pas,
+      cost: decision.cost,
+      latencyMs: decision.latencyMs,
+    });
+    if (config.stages.length > 0) running = described;
+  };
+  decisionTimes(seconds, settings.intervalSeconds).forEach((t, i) => {
+    simulator.advanceTo(t * 1000);
+    if (!policy.once || i === 0) decideAt(t, input.planned[i] as PlannedLoad);
+    onDecision?.(t);
+  });
+  simulator.advanceTo(seconds * 1000);
+  simulator.drain();
+  const series = simulator.series();
+  return {
+    pattern: pattern.name,
+    policy: policy.name,
+    load: policy.load,
+    ...(policy.start ? { start: policy.start } : {}),
+    description: policy.description,
+    seconds,
+    series,
+    decisions,
+    summary: summarizeRun(series, simulator.latencyMs, seconds, spec.slaMs, decisions),
+  };
+}

@@ -1,0 +1,98 @@
+import type { ProfileRow } from '../model/profileSet.js';
+import type { RandomVariates } from './randomVariates.js';
+
+/**
+ * How long one replica takes for one batch. Profiles give percentiles, not a distribution, so a
+ * row becomes a **lognormal** with the row's median and 99th percentile: ln S ~ N(μ, σ²) with
+ * e^μ = p50 and e^(μ + z₉₉·σ) = p99. Two parameters fit two percentiles exactly; a shifted
+ * lognormal would need a third figure the profiles do not have, and the lognormal keeps service
+ * times positive with the right-skewed tail measured latencies show. p99 = p50 gives σ = 0: a
+ * deterministic time. Exponential and deterministic times exist for checks against queueing
+ * theory (M/M/c, M/D/c).
+ */
+export type ServiceTime =
+  | { kind: 'lognormal'; p50Ms: number; p99Ms: number }
+  | { kind: 'exponential'; meanMs: number }
+  | { kind: 'deterministic'; ms: number };
+
+/** z of the standard normal's 99th percentile. */
+export const Z99 = 2.3263478740408408;
+
+const LOGNORMAL = 0;
+const EXPONENTIAL = 1;
+const DETERMINISTIC = 2;
+
+export function lognormalParameters(p50Ms: number, p99Ms: number): { mu: number; sigma: number } {
+  if (!(p50Ms > 0) || !(p99Ms >= p50Ms)) throw new Error(`service time needs 0 < p50 ≤ p99, got p50 ${p50Ms} ms, p99 ${p99Ms} ms`);
+  return { mu: Math.log(p50Ms), sigma: Math.log(p99Ms / p50Ms) / Z99 };
+}
+
+/** The mean of a service time, in ms: for a lognormal e^(μ + σ²/2), a little above its median. */
+export function meanServiceMs(time: ServiceTime): number {
+  if (time.kind === 'exponential') return time.meanMs;
+  if (time.kind === 'deterministic') return time.ms;
+  const { mu, sigma } = lognormalParameters(time.p50Ms, time.p99Ms);
+  return Math.exp(mu + (sigma * sigma) / 2);
+}
+
+/**
+ * Service times of one option by batch occupancy k = 1…batch, as flat typed arrays indexed by k so
+ * drawing one is a few array reads and no allocation.
+ */
+export class ServiceTable {
+  private readonly kind: Uint8Array;
+  private readonly a: Float64Array;
+  private readonly b: Float64Array;
+
+  /** `times[k − 1]` is the time of a batch of k requests. */
+  constructor(readonly times: readonly ServiceTime[]) {
+    const n = times.length + 1;
+    this.kind = new Uint8Array(n);
+    this.a = new Float64Array(n);
+    this.b = new Float64Array(n);
+    times.forEach((time, i) => {
+      const k = i + 1;
+      if (time.kind === 'exponential') {
+        if (!(time.meanMs > 0)) throw new Error(`exponential service time needs a mean > 0, got ${time.meanMs} ms`);
+        this.kind[k] = EXPONENTIAL;
+        this.a[k] = time.meanMs;
+      } else if (time.kind === 'deterministic' || time.p99Ms === time.p50Ms) {
+        const ms = time.kind === 'deterministic' ? time.ms : time.p50Ms;
+        if (!(ms > 0)) throw new Error(`deterministic service time needs a time > 0, got ${ms} ms`);
+        this.kind[k] = DETERMINISTIC;
+        this.a[k] = ms;
+      } else {
+        const { mu, sigma } = lognormalParameters(time.p50Ms, time.p99Ms);
+        this.kind[k] = LOGNORMAL;
+        this.a[k] = mu;
+        this.b[k] = sigma;
+      }
+    });
+  }
+
+  get maxBatch(): number {
+    return this.times.length;
+  }
+
+  /** One batch's service time in ms for a batch holding `k` requests (1 ≤ k ≤ maxBatch). */
+  sample(k: number, random: RandomVariates): number {
+    const kind = this.kind[k];
+    if (kind === LOGNORMAL) return Math.exp((this.a[k] as number) + (this.b[k] as number) * random.normal());
+    if (kind === EXPONENTIAL) return random.exponential(this.a[k] as number);
+    return this.a[k] as number;
+  }
+}
+
+/**
+ * A profiled option's service times for every occupancy up to its batch: a partial batch of k
+ * (sent at the batch timeout) takes as long as the smallest profiled batch holding k. Rounding up
+ * errs on the slow side, and a server batching k requests pads no less work than that row did.
+ */
+export function serviceTimesFromProfile(rows: readonly ProfileRow[], batch: number): ServiceTime[] {
+  const sorted = [...rows].sort((x, y) => x.batch - y.batch);
+  return Array.from({ length: batch }, (_, i) => {
+    const row = sorted.find((r) => r.batch >= i + 1);
+    if (!row) throw new Error(`no profile row for a batch of ${i + 1} (profiled batches: ${sorted.map((r) => r.batch).join(', ')})`);
+    return { kind: 'lognormal', p50Ms: row.p50Ms, p99Ms: row.p99Ms };
+  });
+}

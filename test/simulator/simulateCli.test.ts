@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type IpaResult, ipa } from '../helpers/ipa.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+describe('ipa simulate', () => {
+  let dir: string;
+  let result: IpaResult;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipa-simulate-'));
+    result = await ipa(
+      'simulate',
+      '--pipeline',
+      'profiles/pipelines/video.json',
+      '--pattern',
+      'bursty',
+      '--seconds',
+      '40',
+      '--policies',
+      'ipa,fa2-low,fa2-high,rim,oracle',
+      '--out',
+      dir,
+    );
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints the summary table and the goals, and writes report.md, series.json and four plots', async () => {
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^policy +mean PAS +mean cost +SLA violations % +p99 latency ms/m);
+    assert.match(result.stdout, /^goals: (held|MISSED): PAS ipa [\d.]+ ≥ fa2-low [\d.]+; (held|MISSED): cost ipa [\d.]+ ≤ fa2-high/m);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      'bursty-cost.png',
+      'bursty-latency.png',
+      'bursty-load.png',
+      'bursty-pas.png',
+      'report.md',
+      'series.json',
+    ]);
+    const report = await readFile(join(dir, 'report.md'), 'utf8');
+    assert.match(report, /^## bursty$/m);
+    assert.match(report, /^\| policy \| mean PAS \| mean cost \| SLA violations % \| p99 latency ms \|/m);
+    for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'])
+      assert.match(report, new RegExp(`^\\| ${policy} \\| \\d\\.\\d{4} \\|`, 'm'));
+    assert.match(report, /^Goals: .*SLA violations ipa [\d.]+ % < 1 %\.$/m);
+    assert.match(report, /!\[bursty: p99 latency per second\]\(bursty-latency\.png\)/);
+  });
+
+  it('writes every per-second series, consistent with the load', async () => {
+    const series = JSON.parse(await readFile(join(dir, 'series.json'), 'utf8'));
+    const bursty = series.patterns.bursty;
+    assert.equal(bursty.seconds, 40);
+    assert.equal(bursty.load.length, 40);
+    const sent = bursty.load.reduce((a: number, b: number) => a + b, 0);
+    for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle']) {
+      const perSecond = bursty.policies[policy].perSecond;
+      for (const name of [
+        'arrivals',
+        'completions',
+        'drops',
+        'violations',
+        'inFlight',
+        'p50Ms',
+        'p99Ms',
+        'meanLatencyMs',
+        'pas',
+        'cost',
+        'readyReplicas',
+      ]) {
+        assert.ok(perSecond[name].length >= 40, `${policy}.${name}`);
+      }
+      assert.equal(
+        perSecond.arrivals.reduce((a: number, b: number) => a + b, 0),
+        sent,
+      );
+      assert.equal(bursty.policies[policy].decisions.length, 4);
+      assert.equal(bursty.policies[policy].summary.requests, sent);
+    }
+  });
+
+  it('writes valid PNGs', async () => {
+    for (const name of ['load', 'cost', 'pas', 'latency']) {
+      const png = await readFile(join(dir, `bursty-${name}.png`));
+      assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE, name);
+      assert.equal(png.readUInt32BE(8), 13, `${name}: IHDR is 13 bytes`);
+      assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
+      const width = png.readUInt32BE(16);
+      const height = png.readUInt32BE(20);
+      assert.ok(width >= 300 && width <= 8000 && height >= 200 && height <= 8000, `${name}: ${width}×${height}`);
+      assert.equal(png.subarray(png.length - 8, png.length - 4).toString('ascii'), 'IEND');
+    }
+  });
+
+  it('rejects bad flags, naming the flag and the value', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--pattern', 'weekly'], /--pattern: expected one of bursty, steady-low, steady-high, fluctuating, all, got "weekly"/],
+      [['--policies', 'ipa,magic'], /--policies: unknown policy "magic" \(known: ipa, fa2-low, fa2-high, rim, static, oracle\)/],
+      [['--seconds', '0'], /--seconds: expected a whole number ≥ 1, got "0"/],
+      [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
+      [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
+    ];
+    for (const [flags, message] of cases) {
+      const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);
+      assert.equal(code, 1, flags.join(' '));
+      assert.match(stderr, message);
+    }
+  });
+});
