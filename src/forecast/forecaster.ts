@@ -1,10 +1,10 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs';
 import { FALLBACKS, type FallbackMethod } from './fallbacks.js';
 import { DEFAULT_MODEL_DIR, type Forecast, type ForecastMethod } from './forecast.js';
+import { type LstmWeights, lstmForward, lstmWeightsOf } from './lstmForward.js';
 import { loadLstm } from './lstmModel.js';
-import { type LstmMeta, predictBatch } from './train.js';
+import { type LstmMeta, scaleOf } from './train.js';
 import { CHUNK_SECONDS, checkWindow, chunkMaxima, HISTORY_SECONDS, INPUTS } from './window.js';
 
 /** When the LSTM cannot answer, the window's peak: it never under-provisions a steady load. */
@@ -12,7 +12,7 @@ const BACKUP: FallbackMethod = 'max';
 
 export class Forecaster {
   private constructor(
-    private readonly model: LayersModel | undefined,
+    private readonly weights: LstmWeights | undefined,
     readonly meta: LstmMeta | undefined,
     private readonly missing: string,
   ) {}
@@ -22,7 +22,7 @@ export class Forecaster {
     try {
       await access(join(modelDir, 'model.json'));
       const meta = JSON.parse(await readFile(join(modelDir, 'meta.json'), 'utf8')) as LstmMeta;
-      return new Forecaster(await loadLstm(modelDir), meta, '');
+      return new Forecaster(lstmWeightsOf(await loadLstm(modelDir)), meta, '');
     } catch (err) {
       return new Forecaster(undefined, undefined, `no LSTM model in ${modelDir} (${(err as Error).message.split('\n')[0]})`);
     }
@@ -33,13 +33,15 @@ export class Forecaster {
   }
 
   get hasModel(): boolean {
-    return this.model !== undefined;
+    return this.weights !== undefined;
   }
 
-  /** The LSTM's raw output for 12 chunk maxima (no checks), for evaluation in bulk. */
+  /** The LSTM's raw output for windows of 12 chunk maxima (no checks), in loads. */
   lstmBatch(inputs: Float32Array, count: number): Float32Array {
-    if (!this.model) throw new Error(this.missing);
-    return predictBatch(this.model, inputs, count, this.meta?.scaling ?? 'none');
+    const weights = this.weights;
+    if (!weights) throw new Error(this.missing);
+    const scaling = this.meta?.scaling ?? 'none';
+    return Float32Array.from({ length: count }, (_, n) => lstmForward(weights, inputs, n * INPUTS, scaleOf(inputs, n, scaling)));
   }
 
   upperOf(forecast: number): number {
@@ -52,7 +54,7 @@ export class Forecaster {
     if (method !== 'auto' && method !== 'lstm') return this.fallback(loads, method, `method ${method} requested`);
     if (loads.length < HISTORY_SECONDS)
       return this.fallback(loads, BACKUP, `window ${loads.length} s < ${HISTORY_SECONDS} s: used ${BACKUP}`);
-    if (!this.model) return this.fallback(loads, BACKUP, `${this.missing}: used ${BACKUP}`);
+    if (!this.weights) return this.fallback(loads, BACKUP, `${this.missing}: used ${BACKUP}`);
     try {
       const out = this.lstmBatch(Float32Array.from(chunkMaxima(loads, loads.length)), 1)[0] as number;
       if (!Number.isFinite(out)) throw new Error(`LSTM returned ${out}`);

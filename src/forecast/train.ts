@@ -55,7 +55,8 @@ export function goldenOf(model: LayersModel, samples: Samples, scaling: InputSca
  */
 export type InputScaling = 'none' | 'window-mean';
 
-function scaleOf(x: Float32Array, n: number, scaling: InputScaling): number {
+/** The divisor of window `n`'s inputs (and multiplier of its output) under `scaling`. */
+export function scaleOf(x: Float32Array, n: number, scaling: InputScaling): number {
   if (scaling === 'none') return 1;
   let sum = 0;
   for (let k = 0; k < INPUTS; k++) sum += x[n * INPUTS + k] as number;

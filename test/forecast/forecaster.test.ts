@@ -3,8 +3,12 @@ import { createRequire } from 'node:module';
 import { before, describe, it } from 'node:test';
 import { metrics } from '../../src/forecast/evaluate.js';
 import { FALLBACKS } from '../../src/forecast/fallbacks.js';
+import { DEFAULT_MODEL_DIR } from '../../src/forecast/forecast.js';
 import { Forecaster } from '../../src/forecast/forecaster.js';
+import { loadLstm } from '../../src/forecast/lstmModel.js';
 import { tfBackend } from '../../src/forecast/tf.js';
+import { DAMPING, damp, EVALUATION_WINDOW, loadTrace, windows, withoutZeros } from '../../src/forecast/trace.js';
+import { predictBatch } from '../../src/forecast/train.js';
 import { checkWindow, chunkMaxima } from '../../src/forecast/window.js';
 import { ValidationError } from '../../src/model/validation.js';
 
@@ -87,6 +91,25 @@ describe('forecaster', () => {
 
   it('reproduces the outputs stored with the model on this backend', () => {
     assertReproducesGolden(forecaster);
+  });
+
+  it('serves the same outputs as tfjs: the plain-arithmetic LSTM against model.predict on the evaluation windows', async () => {
+    const model = await loadLstm(DEFAULT_MODEL_DIR);
+    // IPA's evaluation window, undamped, and the same seconds damped: the loads the loop sees.
+    const trace = await loadTrace();
+    const [from, to] = EVALUATION_WINDOW;
+    for (const series of [trace.subarray(from, to), damp(trace.subarray(from, to), DAMPING)]) {
+      const { x, count } = windows(withoutZeros(series));
+      const reference = predictBatch(model, x, count, forecaster.meta?.scaling ?? 'none');
+      const served = forecaster.lstmBatch(x, count);
+      for (let n = 0; n < count; n++) {
+        const expected = reference[n] as number;
+        assert.ok(
+          Math.abs((served[n] as number) - expected) <= 1e-4 * Math.max(1, Math.abs(expected)),
+          `window ${n}: ${served[n]} vs tfjs ${expected}`,
+        );
+      }
+    }
   });
 
   it('gives the same predictions on tfjs-node and on plain tfjs', (t) => {
