@@ -1,11 +1,10 @@
 import type { QueueName } from '../taskQueues.js';
 import { apply, readRunningConfig } from './apply.js';
 import { describeWorker } from './describeWorker.js';
-import { forecast } from './forecast.js';
 import { observe } from './observe.js';
-import { optimize } from './optimize.js';
 import { preparePipeline, resolveProfiles } from './preparePipeline.js';
 import { adaptWorkflowsOf, measureVariant, planProfiling, writeProfileSet } from './profiling.js';
+import { recommend } from './recommend.js';
 import { record } from './record.js';
 
 /** The adapt queue also runs the profiling parent's activities: planning, writing the set, finding loops to reload. */
@@ -15,8 +14,7 @@ const adaptActivities = {
   resolveProfiles,
   readRunningConfig,
   observe,
-  forecast,
-  optimize,
+  recommend,
   apply,
   record,
   planProfiling,

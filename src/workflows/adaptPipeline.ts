@@ -17,11 +17,10 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Observation } from '../activities/observe.js';
 import type { PreparedPipeline } from '../activities/preparePipeline.js';
-import type { Forecast } from '../forecast/forecast.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
 import { configOf, type Decision } from '../model/decision.js';
-import type { ApplyOutcome, DecisionRecord, Settings, WindowSummary } from '../model/decisionRecord.js';
+import type { ApplyOutcome, DecisionRecord, ForecastSummary, Settings, WindowSummary } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
 import {
@@ -111,7 +110,7 @@ const { observe } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
 });
-const { forecast, optimize, record } = proxyLocalActivities<Activities>({
+const { recommend, record } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
 });
@@ -292,29 +291,27 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     }
     const observed = summarize(observation, reason !== undefined);
 
-    let predicted: Forecast;
-    try {
-      predicted = await forecast({ window: observation.loads, method });
-    } catch (err) {
-      const peak = observed.max;
-      predicted = { forecast: peak, upper: peak, method: 'max', reason: `forecast failed (${messageOf(err)}): used the window's max` };
-    }
-    const provisioned = round(options.provision === 'upper' ? predicted.upper : predicted.forecast);
-    const forecastSummary = { ...predicted, forecast: round(predicted.forecast), upper: round(predicted.upper), provisioned };
-    const common = { ...base, observed, forecast: forecastSummary };
-
     let decision: Decision;
+    let forecastSummary: ForecastSummary;
     try {
-      decision = await optimize({
+      ({ decision, forecast: forecastSummary } = await recommend({
+        window: observation.loads,
+        method,
+        provision: options.provision,
         spec,
         profiles: base.profiles,
-        load: provisioned,
         settings: base.settings,
         ...(carry.current ? { current: carry.current } : {}),
-      });
+      }));
     } catch (err) {
-      return { ...common, outcome: 'skipped', reason: join(reason, `optimize failed: ${messageOf(err)}; the running config stays`) };
+      return {
+        ...base,
+        observed,
+        outcome: 'skipped',
+        reason: join(reason, `recommend failed: ${messageOf(err)}; the running config stays`),
+      };
     }
+    const common = { ...base, observed, forecast: forecastSummary };
     if (!decision.feasible) carry.counters.infeasible += 1;
     const config = configOf(decision);
     const outcomeParts = {
