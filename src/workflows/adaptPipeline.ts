@@ -102,9 +102,9 @@ const { preparePipeline, resolveProfiles, readRunningConfig } = proxyActivities<
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
 });
-// Every step's reads and computations are short (a range query, the forecaster, the optimizer,
+// Every step's reads and computations are short (a range query, the forecaster and the optimizer,
 // a log line): local activities, run inside the workflow task the timer starts, their results
-// recorded as markers in the history. An unchanged step is one workflow task and 9 events.
+// recorded as markers in the history. An unchanged step is one workflow task and 8 events.
 // observe gives up after a few quick attempts: the step then reuses the last window.
 const { observe } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
