@@ -57,7 +57,7 @@ export interface DecisionRecord {
   pipeline: string;
   /** Workflow time of the step's start, ISO 8601. */
   at: string;
-  trigger: 'start' | 'timer' | 'signal' | 'update';
+  trigger: 'start' | 'timer' | 'signal' | 'resume' | 'update';
   profiles: string;
   observed?: WindowSummary;
   forecast?: ForecastSummary;

@@ -209,7 +209,8 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       carry.adoption = `could not read the running config: ${messageOf(err)}`;
     }
   }
-  let wake = false;
+  /** What ends the wait for the next step before its time, and becomes the step's trigger. */
+  let wake: 'signal' | 'resume' | undefined;
   let busy = false;
   let lastStepAtMs = Number.NEGATIVE_INFINITY;
 
@@ -378,13 +379,13 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     if (problems.length > 0) return ignore('setSla', problems);
     carry.settings = { ...carry.settings, slaMs: payload.slaMs };
     publishSearchAttributes();
-    wake = true;
+    wake = 'signal';
   });
   setHandler(setObjective, (payload) => {
     const problems = objectiveProblems(payload);
     if (problems.length > 0) return ignore('setObjective', problems);
     carry.settings = { ...carry.settings, ...payload };
-    wake = true;
+    wake = 'signal';
   });
   setHandler(pause, () => {
     carry.paused = true;
@@ -393,14 +394,14 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
   setHandler(resume, () => {
     if (!carry.paused) return;
     carry.paused = false;
-    wake = true;
+    wake = 'resume';
   });
   setHandler(reloadProfiles, async (payload) => {
     const problems = reloadProblems(payload);
     if (problems.length > 0) return ignore('reloadProfiles', problems);
     try {
       prepared.profiles = await resolveProfiles({ spec, ...(payload?.version ? { ref: payload.version } : {}) });
-      wake = true;
+      wake = 'signal';
     } catch (err) {
       ignore('reloadProfiles', [messageOf(err)]);
     }
@@ -450,13 +451,13 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     }
     if (trigger !== 'start') {
       const dueMs = lastStepAtMs + intervalMs;
-      const woken = await condition(() => wake || carry.paused, Math.max(1, dueMs - Date.now()));
+      const woken = await condition(() => wake !== undefined || carry.paused, Math.max(1, dueMs - Date.now()));
       if (carry.paused) continue;
       // An update may have run a step meanwhile: wait out the rest of the interval from it.
       if (!woken && Date.now() < lastStepAtMs + intervalMs) continue;
-      trigger = wake ? 'signal' : 'timer';
+      trigger = wake ?? 'timer';
     }
-    wake = false;
+    wake = undefined;
     await exclusive(() => step(trigger));
     trigger = 'timer';
     stepsThisRun += 1;

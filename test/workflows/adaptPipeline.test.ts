@@ -170,6 +170,8 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     await assert.rejects(handle.executeUpdate(updateSla, { args: [{ slaMs: 100 }] }), (err: Error) => /paused/.test(String(err.cause)));
     await handle.signal('resume');
     await stepsReach(handle, paused + 1);
+    const [first] = (await handle.query(decisions, { limit: 50 })).filter((d) => d.step === paused + 1);
+    assert.equal(first?.trigger, 'resume', 'the step right after resume says what woke it');
     await handle.terminate('test done');
   });
 
