@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
 import { forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
+import { arrivalPattern } from '../model/pipelineSpec.js';
 import { ARRIVAL_MODES } from '../simulator/arrivals.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
 import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
@@ -26,6 +27,7 @@ interface SimulateFlags {
   provision?: string;
   model: string;
   arrivals: string;
+  planArrivals?: string;
 }
 
 const DEFAULT_POLICIES: PolicyName[] = ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'];
@@ -62,6 +64,10 @@ export function registerSimulateCommand(program: Command): void {
     .option('--forecaster <method>', `${forecastMethod.options.join(', ')} (default: the workflow’s)`)
     .option('--provision <what>', 'forecast or upper: provision for the forecast or its upper band (default: the workflow’s)')
     .option('--arrivals <mode>', `how each second's requests spread: ${ARRIVAL_MODES.join(', ')} (IPA's load generator)`, 'exponential')
+    .option(
+      '--plan-arrivals <pattern>',
+      "what the optimizer assumes: steady (IPA's model) or bursty (a second's requests together, served in waves); default: the spec's arrivals",
+    )
     .option('--model <dir>', 'LSTM model folder', DEFAULT_MODEL_DIR)
     .action(async (flags: SimulateFlags) => {
       if (!flags.pipeline) throw flagError('--pipeline', 'required: a name under profiles/pipelines/ or a spec file');
@@ -72,7 +78,9 @@ export function registerSimulateCommand(program: Command): void {
       const ref = flags.profiles ?? draft.profiles;
       if (!ref) throw flagError('--profiles', `required: pipeline ${draft.name} names no profile set`);
       const profiles = await resolveProfileSet(ref);
-      const spec = await resolvePipelineSpec(flags.pipeline, profiles);
+      const written = await resolvePipelineSpec(flags.pipeline, profiles);
+      // What the optimizer assumes about arrivals is the spec's to say; here one can try the other.
+      const spec = { ...written, arrivals: oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options) ?? written.arrivals };
       const workflow = parseAdaptInput({ pipeline: spec.name });
       const settings: EvaluationSettings = {
         intervalSeconds: flags.interval === undefined ? workflow.intervalSeconds : positiveIntFlag('--interval', flags.interval),

@@ -7,6 +7,16 @@ import { parseWith, show, ValidationError, type ValidationIssue } from './valida
 export const pasMethod = z.enum(['sum', 'average', 'multiply']);
 export type PasMethod = z.infer<typeof pasMethod>;
 
+/**
+ * How requests arrive within a second, which decides the queueing the optimizer plans for.
+ * `steady` (IPA's model): at an even rate, so a batch of b waits (b − 1)/λ to fill and replicas
+ * just need λ of capacity. `bursty`: a second's requests come together (as IPA's load generator
+ * sends them), so a stage serves them in waves of replicas × batch, and the last request of a
+ * second waits for all the waves before its own.
+ */
+export const arrivalPattern = z.enum(['steady', 'bursty']);
+export type ArrivalPattern = z.infer<typeof arrivalPattern>;
+
 /** Weights of `α·PAS − β·cost − γ·Σbatch`. */
 export const objectiveWeights = z.strictObject({
   alpha: nonNegativeNumber.default(1),
@@ -45,6 +55,7 @@ const pipelineSpecSchema = z.strictObject({
   /** End-to-end latency bound for the whole pipeline, in ms. */
   slaMs: positiveNumber,
   latencyPercentile: percentile.default('p99'),
+  arrivals: arrivalPattern.default('steady'),
   pas: pasMethod.default('multiply'),
   objective: objectiveWeights.default({ alpha: 1, beta: 0.01, gamma: 1e-6 }),
   /** Price of one core and one GPU per replica, in the unit the objective's β weighs. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, noDuplicates, nonNegativeNumber, positiveInt, positiveNumber, variantName } from './fields.js';
-import { pasMethod } from './pipelineSpec.js';
+import { arrivalPattern, pasMethod } from './pipelineSpec.js';
 import { parseWith } from './validation.js';
 
 /**
@@ -58,6 +58,8 @@ export const problemSchema = z.strictObject({
   slaMs: positiveNumber,
   /** Arrival rate λ in requests/s the config must sustain (the forecast). */
   load: nonNegativeNumber,
+  /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
+  arrivals: arrivalPattern.optional(),
   objective: z.strictObject({
     alpha: nonNegativeNumber,
     beta: nonNegativeNumber,

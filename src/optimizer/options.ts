@@ -68,9 +68,31 @@ function fmt(n: number): string {
   return `${(whole ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${fraction ? `.${fraction}` : ''}`;
 }
 
-/** Minimal replicas for a fixed option are optimal: more only add cost. */
+/** The fewest replicas that sustain the load. */
 export function replicasFor(load: number, throughputRps: number): number {
   return Math.max(1, Math.ceil(load / throughputRps));
+}
+
+/** Rounds of replicas × batch a stage needs for one second's requests arriving together. */
+export function wavesFor(load: number, replicas: number, batch: number): number {
+  return Math.max(1, Math.ceil(load / (replicas * batch)));
+}
+
+/**
+ * The replica counts worth offering for a row. With steady arrivals only the fewest that sustain
+ * the load: more add cost and change nothing. With bursty arrivals more replicas mean fewer waves,
+ * so each count that saves a wave (up to `maxReplicas`) is an option of its own; counts between
+ * them cost more for the same latency and are left out.
+ */
+export function replicaCounts(problem: Problem, batch: number, needed: number, maxReplicas: number): number[] {
+  if (problem.arrivals !== 'bursty') return [needed];
+  const counts = [needed];
+  for (let waves = wavesFor(problem.load, needed, batch) - 1; waves >= 1; waves--) {
+    const replicas = Math.ceil(problem.load / (waves * batch));
+    if (replicas > maxReplicas) break;
+    if (replicas > (counts[counts.length - 1] as number)) counts.push(replicas);
+  }
+  return counts;
 }
 
 /** The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). */
@@ -169,7 +191,8 @@ export function buildOptions(
             });
             continue;
           }
-          options.push(makeOption(problem, s, variant, shape, row, replicas));
+          const counts = r.replicas !== undefined ? [replicas] : replicaCounts(problem, row.batch, replicas, maxReplicas);
+          for (const count of counts) options.push(makeOption(problem, s, variant, shape, row, count));
         }
       }
     }
@@ -190,7 +213,11 @@ export function makeOption(
   replicas: number,
 ): Option {
   const { load, limits, cost, objective } = problem;
-  const wait = batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
+  const bursty = problem.arrivals === 'bursty';
+  // A burst fills batches at once, except the last of the second, which waits out the batch
+  // timeout; and it is served in waves: its last request waits for the ones before its own.
+  const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
+  const serviceMs = bursty ? wavesFor(load, replicas, row.batch) * row.latencyMs : row.latencyMs;
   const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
   return {
     stage: s,
@@ -198,9 +225,9 @@ export function makeOption(
     shape: shape.name,
     batch: row.batch,
     accuracy: variant.accuracy / 100,
-    profileLatencyMs: row.latencyMs,
+    profileLatencyMs: serviceMs,
     batchWaitMs: wait,
-    latencyMs: row.latencyMs + wait,
+    latencyMs: serviceMs + wait,
     throughputRps: row.throughputRps,
     replicas,
     cpu: replicas * shape.cpu,

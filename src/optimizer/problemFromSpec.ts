@@ -28,6 +28,7 @@ export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: 
     name: spec.name,
     slaMs: overrides.slaMs ?? spec.slaMs,
     load,
+    arrivals: spec.arrivals,
     objective: { ...spec.objective, ...overrides.objective, accuracy: overrides.pas ?? spec.pas },
     limits: spec.limits,
     cost: spec.cost,

@@ -111,7 +111,8 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
       `α ${spec.objective.alpha}, β ${spec.objective.beta}, γ ${spec.objective.gamma}; profiles ${profiles.name} (${profiles.version}).`,
     '',
     `Every ${settings.intervalSeconds} s each policy decides with the workflow's optimizer on the last 120 s of load ` +
-      `(forecaster ${settings.forecaster}, provisioned for the ${settings.provision === 'upper' ? 'upper band' : 'forecast'}; ${context.forecasterNote}). ` +
+      `(forecaster ${settings.forecaster}, provisioned for the ${settings.provision === 'upper' ? 'upper band' : 'forecast'}; ${context.forecasterNote}), ` +
+      `planning for ${spec.arrivals} arrivals${spec.arrivals === 'bursty' ? " (each second's requests together, served in waves)" : " (IPA's model: batches fill at the mean rate, no queueing)"}. ` +
       `The first decision, at 0 s, sees the 120 s of trace before the pattern and is the deployment the run starts with. ` +
       `${ARRIVALS_TEXT[settings.arrivals]} ` +
       `Each stage batches (timeout ${formatNumber(spec.limits.maxBatchWaitMs)} ms) in front of its replicas, whose batch times are lognormal ` +

@@ -5,6 +5,7 @@ import type { PasMethod } from '../../src/model/pipelineSpec.js';
 import type { Problem } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { highsRuns, loadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { buildOptions } from '../../src/optimizer/options.js';
 import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
 import { gridProblem, randomProblem, seededRandom, variantPool } from '../../src/optimizer/syntheticProblems.js';
 
@@ -52,6 +53,46 @@ describe('exact solvers against brute force', () => {
       if (pas !== 'multiply') assert.ok(highsRuns() - runsBefore >= 50, `HiGHS ran ${highsRuns() - runsBefore} times`);
     });
   }
+
+  it('agree on 300 seeded random instances with bursty arrivals (replica counts that save a wave are options)', () => {
+    const random = seededRandom(4);
+    let infeasible = 0;
+    for (let i = 0; i < 300; i++) {
+      const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
+      const problem: Problem = {
+        ...randomProblem(profiles, pas, random, { maxStages: 3, maxVariants: 4, maxShapes: 4, maxBatches: 5, maxCombinations: 50_000 }),
+        arrivals: 'bursty',
+      };
+      const reference = optimum(problem, 'brute');
+      if (reference === undefined) infeasible += 1;
+      for (const method of ['auto', 'highs', 'pareto', 'bnb'] as Method[]) {
+        assertSame(problem, reference, optimum(problem, method), `bursty ${pas} #${i} ${method}`);
+      }
+    }
+    assert.ok(infeasible > 15 && infeasible < 285, `infeasible instances: ${infeasible} of 300`);
+  });
+
+  it('plans bursts as waves: latency = waves × batch latency (+ the batch timeout for the last, partial batch)', () => {
+    const problem: Problem = { ...gridProblem(variantPool(profiles, 2), 2, 3, 'multiply', false), load: 40, arrivals: 'bursty' };
+    const stages = buildOptions(problem);
+    let more = 0;
+    for (const stage of stages) {
+      const byRow = new Map<string, number[]>();
+      for (const o of stage.options) {
+        const row = problem.stages[o.stage]?.variants
+          .find((v) => v.name === o.variant)
+          ?.shapes.find((h) => h.name === o.shape)
+          ?.batches.find((b) => b.batch === o.batch);
+        assert.ok(row);
+        const waves = Math.max(1, Math.ceil(problem.load / (o.replicas * o.batch)));
+        assert.equal(o.latencyMs, waves * row.latencyMs + (o.batch > 1 ? problem.limits.maxBatchWaitMs : 0));
+        const key = `${o.variant}/${o.shape}/${o.batch}`;
+        byRow.set(key, [...(byRow.get(key) ?? []), o.replicas]);
+      }
+      for (const counts of byRow.values()) if (counts.length > 1) more += 1;
+    }
+    assert.ok(more > 0, 'some rows are offered at more than the fewest replicas');
+  });
 
   it('stays exact when configs tie on the SLA up to float rounding', () => {
     // Six identical stages and an SLA hit exactly by several orders of the same options.

@@ -97,6 +97,40 @@ describe('ipa simulate', () => {
     }
   });
 
+  it('planning for bursty arrivals keeps ipa within the SLA where the steady model does not', async () => {
+    const violations = async (plan: string) => {
+      const out = await mkdtemp(join(tmpdir(), 'ipa-simulate-plan-'));
+      try {
+        const run = await ipa(
+          'simulate',
+          '--pipeline',
+          'video',
+          '--pattern',
+          'bursty',
+          '--seconds',
+          '300',
+          '--policies',
+          'ipa',
+          '--plan-arrivals',
+          plan,
+          '--out',
+          out,
+        );
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(await readFile(join(out, 'report.md'), 'utf8'), new RegExp(`planning for ${plan} arrivals`));
+        const row = /^ipa +[\d.]+ +[\d.,]+ +([\d.]+)/m.exec(run.stdout);
+        assert.ok(row, run.stdout);
+        return Number(row[1]);
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    };
+    const steady = await violations('steady');
+    const bursty = await violations('bursty');
+    assert.ok(bursty < 1, `bursty planning: ${bursty} % of requests over the SLA`);
+    assert.ok(steady > bursty, `steady planning ${steady} % vs bursty ${bursty} %`);
+  });
+
   it('rejects bad flags, naming the flag and the value', async () => {
     const cases: [string[], RegExp][] = [
       [['--pattern', 'weekly'], /--pattern: expected one of bursty, steady-low, steady-high, fluctuating, all, got "weekly"/],
@@ -104,6 +138,7 @@ describe('ipa simulate', () => {
       [['--seconds', '0'], /--seconds: expected a whole number ≥ 1, got "0"/],
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
+      [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, bursty, got "wavy"/],
     ];
     for (const [flags, message] of cases) {
       const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);
