@@ -100,17 +100,14 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
       assert.ok(one.throughputRps > 0 && (one.samples ?? 0) > 0);
       assert.equal(set.variants.find((x) => x.variant === v.name)?.accuracy, v.accuracy, `${v.name}: accuracy from held-out data`);
     }
-    // Bigger models of a stage take longer per request; summed over both batch sizes, so one noisy
-    // probe on a shared 2-core machine does not decide.
-    const p50s = (variant: string) => rowsOf(set, variant).reduce((sum, row) => sum + row.p50Ms, 0);
+    // Bigger models of a stage take longer per request. Compared at batch 1: at batch 128 every
+    // reduce variant spends most of its time encoding the same 128 × 64 output, which hides the model.
+    const batchOne = (variant: string) => rowsOf(set, variant)[0]?.p50Ms ?? 0;
     for (const [big, small] of [
       ['reduce-kpca1200', 'reduce-pca8'],
       ['classify-rf200', 'classify-rf10'],
-    ]) {
-      assert.ok(
-        p50s(big as string) > p50s(small as string),
-        `${big} (${p50s(big as string)} ms) is slower than ${small} (${p50s(small as string)} ms)`,
-      );
+    ] as const) {
+      assert.ok(batchOne(big) > batchOne(small), `${big} (${batchOne(big)} ms) is slower than ${small} (${batchOne(small)} ms) at batch 1`);
     }
 
     const spec = await loadPipelineSpec(testbedPipeline, set);
