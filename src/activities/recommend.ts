@@ -1,4 +1,4 @@
-import type { ForecastMethod } from '../forecast/forecast.js';
+import { type ForecastMethod, provisionedLoad } from '../forecast/forecast.js';
 import type { Decision } from '../model/decision.js';
 import type { ForecastSummary } from '../model/decisionRecord.js';
 import { forecast } from './forecast.js';
@@ -27,7 +27,7 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 export async function recommend(input: RecommendInput): Promise<Recommendation> {
   const { window, method, provision, ...problem } = input;
   const predicted = await forecast({ window, method });
-  const provisioned = round(provision === 'upper' ? predicted.upper : predicted.forecast);
+  const provisioned = provisionedLoad(predicted, provision);
   const decision = await optimize({ ...problem, load: provisioned });
   return { forecast: { ...predicted, forecast: round(predicted.forecast), upper: round(predicted.upper), provisioned }, decision };
 }

@@ -15,3 +15,8 @@ export interface Forecast {
   method: 'lstm' | FallbackMethod;
   reason: string;
 }
+
+/** The load the optimizer is asked to sustain: the forecast or its band, to 3 decimals as decisions record it. */
+export function provisionedLoad(forecast: Forecast, provision: 'forecast' | 'upper'): number {
+  return Math.round((provision === 'upper' ? forecast.upper : forecast.forecast) * 1000) / 1000;
+}

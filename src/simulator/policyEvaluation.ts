@@ -1,4 +1,4 @@
-import type { Forecast, ForecastMethod } from '../forecast/forecast.js';
+import { type ForecastMethod, provisionedLoad } from '../forecast/forecast.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { HISTORY_SECONDS, HORIZON_SECONDS } from '../forecast/window.js';
 import { parseAdaptInput } from '../model/adaptInput.js';
@@ -66,10 +66,6 @@ export function decisionTimes(seconds: number, intervalSeconds: number): number[
   return times;
 }
 
-/** The workflow records the provisioned load to 3 decimals and optimizes for that. */
-const provisionedOf = (forecast: Forecast, provision: EvaluationSettings['provision']) =>
-  Math.round((provision === 'upper' ? forecast.upper : forecast.forecast) * 1000) / 1000;
-
 /**
  * λ̂ at every decision time of a pattern, as the workflow's forecast step makes it: the last
  * 120 s of load into the same Forecaster, provisioned for its forecast or upper band. The same for
@@ -82,7 +78,7 @@ export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, sett
     return {
       forecast: forecast.forecast,
       upper: forecast.upper,
-      provisioned: provisionedOf(forecast, settings.provision),
+      provisioned: provisionedLoad(forecast, settings.provision),
       method: forecast.method,
     };
   });
