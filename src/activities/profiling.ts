@@ -17,7 +17,7 @@ import {
 } from '../model/profilingRun.js';
 import { ValidationError } from '../model/validation.js';
 import { profileSetsDir } from '../paths.js';
-import { type InferenceEndpoint, modelReady, serverReady } from '../profiling/inferenceEndpoint.js';
+import { type InferenceEndpoint, waitUntilReady } from '../profiling/inferenceEndpoint.js';
 import { type BatchProgress, measureBatches } from '../profiling/measureVariant.js';
 import { mergeProfileSet, type ProfilingOutcome } from '../profiling/profileSetMerge.js';
 import { ensureTestbed, startModelServer } from '../profiling/testbed.js';
@@ -103,12 +103,8 @@ interface Served {
 async function attach(job: ProfileJob, signal: AbortSignal): Promise<Served> {
   const { url, model, readyTimeoutSeconds } = job.endpoint as NonNullable<ProfileJob['endpoint']>;
   const endpoint = { baseUrl: url.replace(/\/+$/, ''), model };
-  const timeoutMs = readyTimeoutSeconds * 1000;
-  const deadline = Date.now() + timeoutMs;
-  while (!((await serverReady(endpoint.baseUrl, 1000)) && (await modelReady(endpoint, 1000)))) {
-    signal.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`model ${model} at ${url} was not ready within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  if (!(await waitUntilReady(endpoint, { timeoutMs: readyTimeoutSeconds * 1000, signal }))) {
+    throw new Error(`model ${model} at ${url} was not ready within ${readyTimeoutSeconds} s`);
   }
   return { endpoint, stop: async () => {} };
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../seededRandom.js';
 
 /**
@@ -87,6 +88,23 @@ export async function modelReady(endpoint: InferenceEndpoint, timeoutMs = 2000):
   } catch {
     return false;
   }
+}
+
+/**
+ * Polls until the server and the model answer ready (true), the time runs out or `gaveUp` says
+ * the server is gone (false). Rejects with the signal's reason once it is aborted.
+ */
+export async function waitUntilReady(
+  endpoint: InferenceEndpoint,
+  options: { timeoutMs: number; signal?: AbortSignal; gaveUp?: () => boolean },
+): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (!options.gaveUp?.() && Date.now() < deadline) {
+    options.signal?.throwIfAborted();
+    if ((await serverReady(endpoint.baseUrl, 1000)) && (await modelReady(endpoint, 1000))) return true;
+    await sleep(250);
+  }
+  return false;
 }
 
 export async function fetchModelMetadata(endpoint: InferenceEndpoint, timeoutMs = 5000): Promise<ModelMetadata> {

@@ -21,8 +21,6 @@ export interface MeasureOptions {
   signal?: AbortSignal;
 }
 
-const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
-
 /**
  * Measures one row per batch size on a ready endpoint. A request carries the whole batch, so the
  * row is what one replica does with batches of that size, whatever batching the server adds. The
@@ -78,13 +76,15 @@ export async function measureBatches(options: MeasureOptions): Promise<{ rows: P
       },
     });
     if (search.best) {
+      // latencyStats already rounds to the microsecond.
+      const { p50Ms, p95Ms, p99Ms, meanMs, maxMs } = service;
       rows.push({
         batch,
-        p50Ms: round3(service.p50Ms),
-        p95Ms: round3(service.p95Ms),
-        p99Ms: round3(service.p99Ms),
-        meanMs: round3(service.meanMs),
-        maxMs: round3(service.maxMs),
+        p50Ms,
+        p95Ms,
+        p99Ms,
+        meanMs,
+        maxMs,
         throughputRps: Math.round(search.best.result.throughput * batch * 1000) / 1000,
         samples: service.ok,
       });

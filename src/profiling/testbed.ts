@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../freePort.js';
 import { log } from '../log.js';
 import { cacheDir, projectRoot } from '../paths.js';
 import { startProcessGroup } from '../processGroup.js';
-import { modelReady, serverReady } from './inferenceEndpoint.js';
+import { waitUntilReady } from './inferenceEndpoint.js';
 
 /** One trained model of the testbed pipeline, with its accuracy (%) on held-out data. */
 export interface TestbedVariant {
@@ -169,18 +168,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         await rm(workDir, { recursive: true, force: true });
       }
     };
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
-    let ready = false;
-    while (!group.hasExited() && Date.now() < deadline) {
-      if (options.signal?.aborted) {
-        await stop();
-        options.signal.throwIfAborted();
-      }
-      if ((await serverReady(url, 1000)) && (await modelReady(endpoint, 1000))) {
-        ready = true;
-        break;
-      }
-      await sleep(250);
+    let ready: boolean;
+    try {
+      ready = await waitUntilReady(endpoint, {
+        timeoutMs: options.readyTimeoutMs ?? 120_000,
+        ...(options.signal ? { signal: options.signal } : {}),
+        gaveUp: () => group.hasExited(),
+      });
+    } catch (err) {
+      await stop();
+      throw err;
     }
     if (ready) {
       log.info({ variant: variant.name, url, pgid: group.pgid, cores: options.cores, ...batching }, 'model server ready');
