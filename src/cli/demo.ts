@@ -1,10 +1,11 @@
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { log } from '../log.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
 import { TASK_QUEUES } from '../taskQueues.js';
-import { connectClient, type TemporalSettings } from '../temporal/connection.js';
+import type { TemporalSettings } from '../temporal/connection.js';
 import { adaptPipeline } from '../workflows/adaptPipeline.js';
 import { IpaPipeline } from '../workflows/searchAttributes.js';
+import { withClient } from './client.js';
 
 export const DEMO_WORKFLOW_ID = 'demo-video';
 
@@ -21,21 +22,21 @@ export const DEMO_INPUT: AdaptInputFields = {
  * minute. On a server that kept its state the loop is already running and is left as it is.
  */
 export async function startDemo(settings: TemporalSettings, uiUrl: string | undefined): Promise<void> {
-  const connection = await connectClient(settings);
   try {
-    const client = new Client({ connection, namespace: settings.namespace });
-    await client.workflow.start(adaptPipeline, {
-      args: [DEMO_INPUT],
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: DEMO_WORKFLOW_ID,
-      typedSearchAttributes: [{ key: IpaPipeline, value: 'video' }],
-    });
+    await withClient(
+      (client) =>
+        client.workflow.start(adaptPipeline, {
+          args: [DEMO_INPUT],
+          taskQueue: TASK_QUEUES.adapt,
+          workflowId: DEMO_WORKFLOW_ID,
+          typedSearchAttributes: [{ key: IpaPipeline, value: 'video' }],
+        }),
+      settings,
+    );
     log.info({ workflowId: DEMO_WORKFLOW_ID }, 'demo started: the video pipeline on the bursty trace, simulated actuator');
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     log.info({ workflowId: DEMO_WORKFLOW_ID }, 'demo already running');
-  } finally {
-    await connection.close();
   }
   process.stderr.write(
     `  Demo: ${uiUrl ? `${uiUrl}/namespaces/${settings.namespace}/workflows/${DEMO_WORKFLOW_ID}` : DEMO_WORKFLOW_ID}  (a decision every 10 s; --no-demo turns it off)\n` +
