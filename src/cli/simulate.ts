@@ -3,7 +3,7 @@ import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
 import { forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
 import { arrivalPattern } from '../model/pipelineSpec.js';
-import { ARRIVAL_MODES } from '../simulator/arrivals.js';
+import { ARRIVAL_MODES, ARRIVAL_PATTERN_OF } from '../simulator/arrivals.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
 import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
 import { defaultDropLimitMs, type EvaluationSettings } from '../simulator/policyEvaluation.js';
@@ -66,7 +66,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--arrivals <mode>', `how each second's requests spread: ${ARRIVAL_MODES.join(', ')} (IPA's load generator)`, 'exponential')
     .option(
       '--plan-arrivals <pattern>',
-      "what the optimizer assumes: steady (IPA's model) or bursty (a second's requests together, served in waves); default: the spec's arrivals",
+      "what the optimizer assumes: steady (IPA's model) or bursty (a second's requests together, served in waves); default: what --arrivals produces (exponential: bursty; uniform, equal: steady)",
     )
     .option('--model <dir>', 'LSTM model folder', DEFAULT_MODEL_DIR)
     .action(async (flags: SimulateFlags) => {
@@ -79,8 +79,11 @@ export function registerSimulateCommand(program: Command): void {
       if (!ref) throw flagError('--profiles', `required: pipeline ${draft.name} names no profile set`);
       const profiles = await resolveProfileSet(ref);
       const written = await resolvePipelineSpec(flags.pipeline, profiles);
-      // What the optimizer assumes about arrivals is the spec's to say; here one can try the other.
-      const spec = { ...written, arrivals: oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options) ?? written.arrivals };
+      const arrivals = oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? 'exponential';
+      // The spec's arrivals describe its live traffic; a simulation knows the traffic it makes, so
+      // its policies plan for that, unless told to plan otherwise to see what a mismatch costs.
+      const planned = oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options) ?? ARRIVAL_PATTERN_OF[arrivals];
+      const spec = { ...written, arrivals: planned };
       const workflow = parseAdaptInput({ pipeline: spec.name });
       const settings: EvaluationSettings = {
         intervalSeconds: flags.interval === undefined ? workflow.intervalSeconds : positiveIntFlag('--interval', flags.interval),
@@ -88,7 +91,7 @@ export function registerSimulateCommand(program: Command): void {
         provision: oneOf('--provision', flags.provision, ['forecast', 'upper'] as const) ?? workflow.provision,
         reconfigurationDelaySeconds: numberFlag('--reconfiguration-delay', flags.reconfigurationDelay, { max: 3600 }),
         dropLimitMs: numberFlag('--drop-limit', flags.dropLimit, { exclusive: true }) ?? defaultDropLimitMs(spec.slaMs),
-        arrivals: oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? 'exponential',
+        arrivals,
         seed: numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 }),
       };
       // TensorFlow.js loads only when this command runs: every other command starts faster.
@@ -108,9 +111,16 @@ export function registerSimulateCommand(program: Command): void {
       const methods = new Map<string, number>();
       for (const f of results.flatMap((r) => r.forecasts)) methods.set(f.method, (methods.get(f.method) ?? 0) + 1);
       const forecasterNote = `forecasts by ${[...methods].map(([m, n]) => `${m} ×${n}`).join(', ')}${forecaster.hasModel ? '' : ' (no LSTM model found)'}`;
-      const files = await writeSimulationReport(flags.out, results, { spec, profiles, settings, forecasterNote });
+      const files = await writeSimulationReport(flags.out, results, {
+        spec,
+        profiles,
+        settings,
+        forecasterNote,
+        specArrivals: written.arrivals,
+      });
+      const plan = `policies plan for ${planned} arrivals (${flags.planArrivals ? '--plan-arrivals' : `what --arrivals ${arrivals} makes`}; the spec's: ${written.arrivals})`;
       process.stdout.write(
-        `${renderSummaryText(results)}\n\nwrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,
+        `${plan}\n\n${renderSummaryText(results)}\n\nwrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,
       );
     });
 }

@@ -1,3 +1,4 @@
+import type { ArrivalPattern } from '../model/pipelineSpec.js';
 import { RandomVariates } from './randomVariates.js';
 
 /**
@@ -10,6 +11,12 @@ import { RandomVariates } from './randomVariates.js';
  */
 export const ARRIVAL_MODES = ['exponential', 'uniform', 'equal'] as const;
 export type ArrivalMode = (typeof ARRIVAL_MODES)[number];
+
+/**
+ * The arrival pattern (pipelineSpec.ts) each mode produces: what a policy should plan for when it
+ * faces those arrivals. IPA's exponential offsets put a second's requests together at its start.
+ */
+export const ARRIVAL_PATTERN_OF: Record<ArrivalMode, ArrivalPattern> = { exponential: 'bursty', uniform: 'steady', equal: 'steady' };
 
 /**
  * Request arrival times (ms, sorted) for per-second request counts. Counts are whole requests: a

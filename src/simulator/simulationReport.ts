@@ -18,6 +18,8 @@ export interface ReportContext {
   settings: EvaluationSettings;
   /** Which forecaster answered (the LSTM, or why a fallback did). */
   forecasterNote: string;
+  /** The arrivals the pipeline's spec declares for its live traffic, when the policies planned for others. */
+  specArrivals?: PipelineSpec['arrivals'];
 }
 
 const ARRIVALS_TEXT: Record<ArrivalMode, string> = {
@@ -112,7 +114,8 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
     '',
     `Every ${settings.intervalSeconds} s each policy decides with the workflow's optimizer on the last 120 s of load ` +
       `(forecaster ${settings.forecaster}, provisioned for the ${settings.provision === 'upper' ? 'upper band' : 'forecast'}; ${context.forecasterNote}), ` +
-      `planning for ${spec.arrivals} arrivals${spec.arrivals === 'bursty' ? " (each second's requests together, served in waves)" : " (IPA's model: batches fill at the mean rate, no queueing)"}. ` +
+      `planning for ${spec.arrivals} arrivals${spec.arrivals === 'bursty' ? " (each second's requests together, served in waves)" : " (IPA's model: batches fill at the mean rate, no queueing)"}` +
+      `${context.specArrivals && context.specArrivals !== spec.arrivals ? `, not the spec's ${context.specArrivals}` : ''}. ` +
       `The first decision, at 0 s, sees the 120 s of trace before the pattern and is the deployment the run starts with. ` +
       `${ARRIVALS_TEXT[settings.arrivals]} ` +
       `Each stage batches (timeout ${formatNumber(spec.limits.maxBatchWaitMs)} ms) in front of its replicas, whose batch times are lognormal ` +
