@@ -24,11 +24,12 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { NativeConnection } from '@temporalio/worker';
 import { NativeConnection as WorkerConnection } from '@temporalio/worker';
 import { apply } from '../src/activities/apply.js';
-import { forecast, loadForecaster } from '../src/activities/forecast.js';
+import { loadForecaster } from '../src/activities/forecast.js';
 import { observe } from '../src/activities/observe.js';
-import { optimize } from '../src/activities/optimize.js';
 import { preparePipeline } from '../src/activities/preparePipeline.js';
+import { recommend } from '../src/activities/recommend.js';
 import { record } from '../src/activities/record.js';
+import { table } from '../src/cli/table.js';
 import { freePort } from '../src/freePort.js';
 import { configureLogger } from '../src/log.js';
 import { configOf } from '../src/model/decision.js';
@@ -58,13 +59,6 @@ const SERVER = flag('server', 'sqlite');
 
 const median = (values: number[]) => percentile(values, 0.5);
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
-}
 
 /** A different day of the Twitter trace per pipeline, damped as IPA did. */
 const traceInput = (i: number, intervalSeconds: number): AdaptInput => ({
@@ -146,11 +140,12 @@ async function singlePipeline(): Promise<void> {
   for (let n = 0; n <= SINGLE_STEPS; n++) {
     const t0 = performance.now();
     const observation = await observe({ pipeline: 'video', source: prepared.options.observe, atMs: Date.now(), elapsedMs: n * 1000 });
-    const predicted = await forecast({ window: observation.loads, method: 'auto' });
-    const decision = await optimize({
+    const { decision } = await recommend({
+      window: observation.loads,
+      method: 'auto',
+      provision: prepared.options.provision,
       spec: prepared.spec,
       profiles: prepared.profiles,
-      load: predicted.upper,
       settings: prepared.settings,
     });
     const config = configOf(decision);
@@ -169,13 +164,15 @@ async function singlePipeline(): Promise<void> {
   }
 
   console.log(`\n## One pipeline: step latency (timer fired → record's marker written), ${stepsMs.length} steps\n`);
-  printTable(
-    ['run', 'median ms', 'p99 ms', 'goal median ≤ 100 ms'],
-    [
-      ['adaptPipeline on a dev server', f(median(stepsMs)), f(percentile(stepsMs, 0.99)), median(stepsMs) <= 100 ? 'met' : 'missed'],
-      ['baseline: activities in process', f(median(direct), 2), f(percentile(direct, 0.99), 2), '-'],
-      ['ratio (durable / in process)', f(median(stepsMs) / median(direct)), f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)), '-'],
-    ],
+  console.log(
+    table(
+      ['run', 'median ms', 'p99 ms', 'goal median ≤ 100 ms'],
+      [
+        ['adaptPipeline on a dev server', f(median(stepsMs)), f(percentile(stepsMs, 0.99)), median(stepsMs) <= 100 ? 'met' : 'missed'],
+        ['baseline: activities in process', f(median(direct), 2), f(percentile(direct, 0.99), 2), '-'],
+        ['ratio (durable / in process)', f(median(stepsMs) / median(direct)), f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)), '-'],
+      ],
+    ),
   );
 }
 
@@ -212,18 +209,20 @@ async function historySize(): Promise<void> {
     console.log(
       `\n## History size at the default 10 s interval (${recordCount} steps in ${whole.length} whole runs; steps per run: ${[...new Set(stepsPerRun)].join(', ')})\n`,
     );
-    printTable(
-      ['per 1,000 steps', 'events', 'MB', 'steps to 10,240 events (warning)', 'steps to 51,200 events (limit)', 'steps to 50 MB'],
-      [
+    console.log(
+      table(
+        ['per 1,000 steps', 'events', 'MB', 'steps to 10,240 events (warning)', 'steps to 51,200 events (limit)', 'steps to 50 MB'],
         [
-          'adaptPipeline',
-          f(perStep * 1000, 0),
-          f((bytesPerStep * 1000) / 1e6, 2),
-          f(10_240 / perStep, 0),
-          f(51_200 / perStep, 0),
-          f(50e6 / bytesPerStep, 0),
+          [
+            'adaptPipeline',
+            f(perStep * 1000, 0),
+            f((bytesPerStep * 1000) / 1e6, 2),
+            f(10_240 / perStep, 0),
+            f(51_200 / perStep, 0),
+            f(50e6 / bytesPerStep, 0),
+          ],
         ],
-      ],
+      ),
     );
     console.log(
       `\nmaxStepsPerRun 250 would mean about ${f(250 * perStep, 0)} events and ${f((250 * bytesPerStep) / 1e6, 2)} MB per run; ` +
@@ -328,20 +327,22 @@ async function main(): Promise<void> {
     console.log(
       `\n## Fleets on one worker process (10 s interval, ${MEASURE_SECONDS} s measured after ${WARMUP_SECONDS} s warm-up, dev server on ${SERVER})\n`,
     );
-    printTable(
-      [
-        'pipelines',
-        'decisions/s',
-        'due/s',
-        'step median ms',
-        'step p99 ms',
-        'timer lag p99 ms (early → late)',
-        'worker CPU cores',
-        'server CPU cores',
-        'worker RSS MiB',
-        'goal p99 < 1 s, no growing lag',
-      ],
-      rows,
+    console.log(
+      table(
+        [
+          'pipelines',
+          'decisions/s',
+          'due/s',
+          'step median ms',
+          'step p99 ms',
+          'timer lag p99 ms (early → late)',
+          'worker CPU cores',
+          'server CPU cores',
+          'worker RSS MiB',
+          'goal p99 < 1 s, no growing lag',
+        ],
+        rows,
+      ),
     );
   }
 }

@@ -75,15 +75,17 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     );
   });
 
+  // The decision the next two tests apply: detection moves to GPUs, classification scales out.
+  const gpuStepUp = () => ({
+    decisionId: 'video#1',
+    pipeline: 'video',
+    config: config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]),
+    shapes: SHAPES,
+    maxBatchWaitMs: 200,
+  });
+
   it('applies a decision: replicas, env, resources and node kind, and the pods run on the right nodes', async () => {
-    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]);
-    const outcome = await actuator.apply({
-      decisionId: 'video#1',
-      pipeline: 'video',
-      config: decided,
-      shapes: SHAPES,
-      maxBatchWaitMs: 200,
-    });
+    const outcome = await actuator.apply(gpuStepUp());
     assert.equal(outcome.status, 'applied', outcome.detail);
     assert.deepEqual(outcome.stages, [
       { stage: 'detect', ready: 2, wanted: 2 },
@@ -113,14 +115,7 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
 
   it('re-applying a decision changes nothing (resourceVersion unchanged)', async () => {
     const before = [(await read('video-detect')).metadata?.resourceVersion, (await read('video-classify')).metadata?.resourceVersion];
-    const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]);
-    const outcome = await actuator.apply({
-      decisionId: 'video#1',
-      pipeline: 'video',
-      config: decided,
-      shapes: SHAPES,
-      maxBatchWaitMs: 200,
-    });
+    const outcome = await actuator.apply(gpuStepUp());
     assert.equal(outcome.status, 'unchanged');
     assert.deepEqual(
       [(await read('video-detect')).metadata?.resourceVersion, (await read('video-classify')).metadata?.resourceVersion],
