@@ -1,3 +1,6 @@
+import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
+import { checkPipelineAgainstProfiles, type PipelineSpec } from '../model/pipelineSpec.js';
+import type { ProfileSet } from '../model/profileSet.js';
 import { ValidationError } from '../model/validation.js';
 
 /** Command-line values, checked the way every other input is: errors name the flag and the value. */
@@ -37,4 +40,17 @@ export function oneOf<T extends string>(flag: string, value: string | undefined,
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw flagError(flag, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
+}
+
+/** The --pipeline spec and the profile set it runs with (--profiles, else the spec's), checked against each other. */
+export async function pipelineFlags(
+  pipeline: string,
+  profilesRef: string | undefined,
+): Promise<{ spec: PipelineSpec; profiles: ProfileSet }> {
+  const spec = await resolvePipelineSpec(pipeline);
+  const ref = profilesRef ?? spec.profiles;
+  if (!ref) throw flagError('--profiles', `required: pipeline ${spec.name} names no profile set`);
+  const profiles = await resolveProfileSet(ref);
+  checkPipelineAgainstProfiles(spec, profiles, pipeline);
+  return { spec, profiles };
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { readJsonFile } from '../io/jsonFile.js';
-import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
 import { type Config, parseConfig } from '../model/config.js';
 import type { Baseline, Decision } from '../model/decision.js';
 import { parseFleet } from '../model/fleet.js';
@@ -10,7 +9,7 @@ import { type Fleet, type FleetDecision, optimizeFleet } from '../optimizer/flee
 import { loadHighsSolver } from '../optimizer/highsSolver.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { METHODS, type Method } from '../optimizer/solve.js';
-import { flagError, numberFlag, oneOf, positiveNumberFlag } from './flags.js';
+import { flagError, numberFlag, oneOf, pipelineFlags, positiveNumberFlag } from './flags.js';
 import { formatNumber, table } from './table.js';
 
 interface OptimizeFlags {
@@ -48,11 +47,7 @@ async function problemFromPipeline(
   load: number,
   slaMs: number | undefined,
 ): Promise<Problem> {
-  const draft = await resolvePipelineSpec(pipeline);
-  const ref = profilesRef ?? draft.profiles;
-  if (!ref) throw flagError('--profiles', `required: pipeline ${draft.name} names no profile set`);
-  const profiles = await resolveProfileSet(ref);
-  const spec = await resolvePipelineSpec(pipeline, profiles);
+  const { spec, profiles } = await pipelineFlags(pipeline, profilesRef);
   return problemFromSpec(spec, profiles, load, slaMs === undefined ? {} : { slaMs });
 }
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
-import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
 import { forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
 import { arrivalPattern } from '../model/pipelineSpec.js';
 import { ARRIVAL_MODES, ARRIVAL_PATTERN_OF } from '../simulator/arrivals.js';
@@ -9,7 +8,7 @@ import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
 import { defaultDropLimitMs, type EvaluationSettings } from '../simulator/policyEvaluation.js';
 import { simulatePolicies } from '../simulator/simulation.js';
 import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
-import { flagError, numberFlag, oneOf, positiveIntFlag } from './flags.js';
+import { flagError, numberFlag, oneOf, pipelineFlags, positiveIntFlag } from './flags.js';
 import { progressBar } from './progress.js';
 
 interface SimulateFlags {
@@ -74,11 +73,7 @@ export function registerSimulateCommand(program: Command): void {
       const pattern = oneOf<PatternName | 'all'>('--pattern', flags.pattern, [...PATTERN_NAMES, 'all']) ?? 'all';
       const policies = policiesFlag(flags.policies);
       const seconds = flags.seconds === undefined ? undefined : positiveIntFlag('--seconds', flags.seconds);
-      const draft = await resolvePipelineSpec(flags.pipeline);
-      const ref = flags.profiles ?? draft.profiles;
-      if (!ref) throw flagError('--profiles', `required: pipeline ${draft.name} names no profile set`);
-      const profiles = await resolveProfileSet(ref);
-      const written = await resolvePipelineSpec(flags.pipeline, profiles);
+      const { spec: written, profiles } = await pipelineFlags(flags.pipeline, flags.profiles);
       const arrivals = oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? 'exponential';
       // The spec's arrivals describe its live traffic; a simulation knows the traffic it makes, so
       // its policies plan for that, unless told to plan otherwise to see what a mismatch costs.
