@@ -1,16 +1,31 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { ValidationError } from '../model/validation.js';
 import { projectRoot } from '../paths.js';
 import { CHUNK_SECONDS, chunkMaxima, HISTORY_SECONDS, HORIZON_SECONDS, INPUTS } from './window.js';
 
 /** The Twitter trace IPA used: requests per second, 1,899,061 seconds (≈ 22 days). */
 export const TRACE_FILE = join(projectRoot, 'data', 'twitter-rps.txt.gz');
 
-export async function loadTrace(file = TRACE_FILE): Promise<Int32Array> {
-  const text = gunzipSync(await readFile(file)).toString('ascii');
-  const lines = text.split('\n').filter((l) => l.length > 0);
-  return Int32Array.from(lines, (l) => Number.parseInt(l, 10));
+/**
+ * Loads per second from a file: whitespace-separated numbers or a JSON array, gzipped when the
+ * name ends in .gz. The Twitter trace by default; users' traces go through the same checks.
+ */
+export async function loadTrace(file = TRACE_FILE): Promise<Float64Array> {
+  const raw = await readFile(file);
+  const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').trim();
+  const values: unknown[] = text.startsWith('[') ? JSON.parse(text) : text === '' ? [] : text.split(/\s+/).map(Number);
+  const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0);
+  if (bad >= 0 || values.length === 0) {
+    throw new ValidationError(`trace ${file}`, [
+      {
+        path: values.length === 0 ? '' : `[${bad}]`,
+        message: values.length === 0 ? 'no loads' : `expected a load ≥ 0, got ${String(values[bad])}`,
+      },
+    ]);
+  }
+  return Float64Array.from(values as number[]);
 }
 
 /** IPA's damping: int(v / factor), so seconds below the factor become 0. */
@@ -56,7 +71,7 @@ export interface Splits {
   evaluation: Int32Array;
 }
 
-export function splits(trace: Int32Array): Splits {
+export function splits(trace: Float64Array): Splits {
   const series = withoutZeros(damp(trace.subarray(0, TRAINING_SECONDS), DAMPING));
   return {
     train: series.subarray(0, TRAIN_VALUES),

@@ -1,36 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { loadTrace, TRACE_FILE } from '../forecast/trace.js';
 import type { ObserveSource } from '../model/adaptInput.js';
-import { ValidationError } from '../model/validation.js';
 
 type TraceSource = Extract<ObserveSource, { kind: 'trace' }>;
 
 /** Traces are large (the Twitter one is 1.9 M seconds) and read-only: one copy per process. */
 const cache = new Map<string, Promise<ArrayLike<number>>>();
 
-async function readLoads(file: string): Promise<ArrayLike<number>> {
-  const raw = await readFile(file);
-  const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').trim();
-  const values: unknown[] = text.startsWith('[') ? JSON.parse(text) : text.split(/\s+/).map(Number);
-  const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0);
-  if (bad >= 0 || values.length === 0) {
-    throw new ValidationError(`trace ${file}`, [
-      {
-        path: values.length === 0 ? '' : `[${bad}]`,
-        message: values.length === 0 ? 'no loads' : `expected a load ≥ 0, got ${String(values[bad])}`,
-      },
-    ]);
-  }
-  return values as number[];
-}
-
 function traceLoads(source: TraceSource): Promise<ArrayLike<number>> {
   if (source.loads) return Promise.resolve(source.loads);
   const file = source.file ?? TRACE_FILE;
   let loads = cache.get(file);
   if (!loads) {
-    loads = source.file ? readLoads(file) : loadTrace(file);
+    loads = loadTrace(file);
     cache.set(file, loads);
     loads.catch(() => cache.delete(file));
   }

@@ -35,11 +35,11 @@ export interface LoadPattern {
 }
 
 /** A pattern from the trace, optionally cut to its first `seconds`. */
-export function loadPattern(trace: Int32Array, name: PatternName, seconds?: number): LoadPattern {
+export function loadPattern(trace: Float64Array, name: PatternName, seconds?: number): LoadPattern {
   const segments = LOAD_PATTERNS[name];
   const first = segments[0].start;
   const parts = [trace.subarray(first - HISTORY_SECONDS, first), ...segments.map((s) => trace.subarray(s.start, s.end))];
-  const raw = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  const raw = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {
     raw.set(part, offset);

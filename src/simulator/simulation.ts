@@ -28,7 +28,7 @@ export interface SimulationRequest {
   /** Cut every pattern to its first `seconds`. */
   seconds?: number;
   /** The Twitter trace (read from data/ when absent). */
-  trace?: Int32Array;
+  trace?: Float64Array;
   onProgress?: (done: number, total: number, detail: string) => void;
 }
 

@@ -4,7 +4,7 @@ import { loadTrace } from '../../src/forecast/trace.js';
 import { loadPattern, PATTERN_NAMES } from '../../src/simulator/loadPatterns.js';
 
 describe('IPA load patterns', () => {
-  let trace: Int32Array;
+  let trace: Float64Array;
   before(async () => {
     trace = await loadTrace();
   });
