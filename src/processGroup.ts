@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -51,7 +52,8 @@ export function groupAlive(pgid: number): boolean {
   return isAlive(-pgid);
 }
 
-async function waitGone(pgid: number, timeoutMs: number): Promise<boolean> {
+/** Waits until the group led by `pgid` is gone; false if it is still there after `timeoutMs`. */
+export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!groupAlive(pgid)) return true;
@@ -65,11 +67,16 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   /** How much output to keep for messages (default 20,000 characters, the most recent). */
   outputLimit?: number;
+  /** Append stdout and stderr to this file instead of keeping them: a server's log outlives us. */
+  logFile?: string;
 }
 
 export function startProcessGroup(command: string, args: string[], options: StartOptions): ProcessGroup {
-  const { outputLimit = 20_000, ...spawnOptions } = options;
-  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { outputLimit = 20_000, logFile, ...spawnOptions } = options;
+  const logFd = logFile === undefined ? undefined : openSync(logFile, 'a');
+  const output = logFd ?? 'pipe';
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', output, output] });
+  if (logFd !== undefined) closeSync(logFd);
   const pgid = child.pid;
   if (pgid === undefined) throw new Error(`could not start ${command} ${args.join(' ')} in ${options.cwd}`);
   installExitHook();
@@ -95,9 +102,9 @@ export function startProcessGroup(command: string, args: string[], options: Star
   const stop = async (graceMs = 10_000) => {
     if (groupAlive(pgid)) {
       signalGroup(pgid, 'SIGTERM');
-      if (!(await waitGone(pgid, graceMs))) {
+      if (!(await waitGroupGone(pgid, graceMs))) {
         signalGroup(pgid, 'SIGKILL');
-        if (!(await waitGone(pgid, 5_000))) throw new Error(`process group ${pgid} (${command}) survived SIGKILL`);
+        if (!(await waitGroupGone(pgid, 5_000))) throw new Error(`process group ${pgid} (${command}) survived SIGKILL`);
       }
     }
     running.delete(pgid);

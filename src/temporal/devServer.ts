@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { log } from '../log.js';
+import { isAlive, startProcessGroup, waitGroupGone } from '../processGroup.js';
 import { ensureSearchAttributes } from './searchAttributes.js';
 
 export interface DevServerOptions {
@@ -35,36 +34,18 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
-    await sleep(100);
-  }
-  return !alive(pid);
-}
-
 /**
  * A previous `ipa dev` killed with SIGKILL leaves its server running on our SQLite file; a second
  * server on the same file would fail or corrupt it, so that orphan is stopped first.
  */
 async function stopOrphan(pidFile: string, dbFile: string): Promise<void> {
   const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
-  if (!Number.isInteger(pid) || !alive(pid)) return;
+  if (!Number.isInteger(pid) || !isAlive(pid)) return;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.split('\0').includes(dbFile)) return;
   log.warn({ pid, dbFile }, 'stopping a Temporal dev server left behind by an earlier run');
   process.kill(pid, 'SIGTERM');
-  if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
+  if (!(await waitGroupGone(pid, 15_000))) process.kill(pid, 'SIGKILL');
 }
 
 async function tail(file: string, lines = 20): Promise<string> {
@@ -121,41 +102,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
 
-  const logFd = openSync(logFile, 'a');
   // Its own process group: a terminal's Ctrl-C reaches only ipa, which stops the worker first
   // and the server after it, so the worker never loses its server mid-shutdown.
-  const child: ChildProcess = spawn(options.binary, args, { detached: true, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${options.binary}`);
+  const server = startProcessGroup(options.binary, args, { cwd: process.cwd(), env: process.env, logFile });
+  const pid = server.pgid;
   await writeFile(pidFile, String(pid));
-  const killOnExit = () => alive(pid) && process.kill(pid, 'SIGKILL');
-  process.on('exit', killOnExit);
-
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let hasExited = false;
-  void exited.then(() => {
-    hasExited = true;
-  });
-
   const stop = async () => {
-    process.off('exit', killOnExit);
-    if (!hasExited) {
-      child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(15_000, false, { ref: false })]);
-      if (!done) {
-        log.warn({ pid }, 'Temporal dev server did not stop in 15 s; killing it');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await server.stop(15_000);
     await rm(pidFile, { force: true });
   };
 
   const uiUrl = options.headless ? undefined : `http://${ip}:${uiPort}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
-    if (hasExited) {
+    if (server.hasExited()) {
       await rm(pidFile, { force: true });
       throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await tail(logFile)}`);
     }
@@ -174,5 +134,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   } finally {
     await connection.close();
   }
-  return { address, namespace, ...(uiUrl ? { uiUrl } : {}), dbFile, logFile, pid, exited, stop };
+  return { address, namespace, ...(uiUrl ? { uiUrl } : {}), dbFile, logFile, pid, exited: server.exited, stop };
 }
