@@ -65,7 +65,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--arrivals <mode>', `how each second's requests spread: ${ARRIVAL_MODES.join(', ')} (IPA's load generator)`, 'exponential')
     .option(
       '--plan-arrivals <pattern>',
-      "what the optimizer assumes: steady (IPA's model) or bursty (a second's requests together, served in waves); default: what --arrivals produces (exponential: bursty; uniform, equal: steady)",
+      "what the optimizer assumes: steady (IPA's model), poisson (queue waits of M/M/c) or bursty (a second's requests together, served in waves); default: what --arrivals makes (exponential: bursty, uniform: poisson, equal: steady)",
     )
     .option('--model <dir>', 'LSTM model folder', DEFAULT_MODEL_DIR)
     .action(async (flags: SimulateFlags) => {

@@ -10,11 +10,13 @@ export type PasMethod = z.infer<typeof pasMethod>;
 /**
  * How requests arrive within a second, which decides the queueing the optimizer plans for.
  * `steady` (IPA's model): at an even rate, so a batch of b waits (b − 1)/λ to fill and replicas
- * just need λ of capacity. `bursty`: a second's requests come together (as IPA's load generator
- * sends them), so a stage serves them in waves of replicas × batch, and the last request of a
- * second waits for all the waves before its own.
+ * just need λ of capacity. `poisson`: independently at rate λ (most live traffic), so batches
+ * also wait for a free replica, as in an M/M/c queue, and spare replicas buy that wait down.
+ * `bursty`: a second's requests come together (as IPA's load generator sends them), so a stage
+ * serves them in waves of replicas × batch, and the last request of a second waits for all the
+ * waves before its own.
  */
-export const arrivalPattern = z.enum(['steady', 'bursty']);
+export const arrivalPattern = z.enum(['steady', 'poisson', 'bursty']);
 export type ArrivalPattern = z.infer<typeof arrivalPattern>;
 
 /** Weights of `α·PAS − β·cost − γ·Σbatch`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, noDuplicates, nonNegativeNumber, positiveInt, positiveNumber, variantName } from './fields.js';
+import { dnsLabel, noDuplicates, nonNegativeNumber, percentile, positiveInt, positiveNumber, variantName } from './fields.js';
 import { arrivalPattern, pasMethod } from './pipelineSpec.js';
 import { parseWith } from './validation.js';
 
@@ -60,6 +60,8 @@ export const problemSchema = z.strictObject({
   load: nonNegativeNumber,
   /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
   arrivals: arrivalPattern.optional(),
+  /** The percentile the latencies are at (p99 when absent): `poisson` arrivals add a queue wait at the same one. */
+  latencyPercentile: percentile.optional(),
   objective: z.strictObject({
     alpha: nonNegativeNumber,
     beta: nonNegativeNumber,

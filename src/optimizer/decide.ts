@@ -132,7 +132,14 @@ function fallbackOptions(problem: Problem, restrictions: (StageRestriction | und
         for (const row of shape.batches) {
           if ((r.batch !== undefined && r.batch !== row.batch) || (r.batch === undefined && row.batch > maxBatch)) continue;
           if (best && row.throughputRps <= best.throughputRps) continue;
-          best = makeOption(problem, s, variant, shape, row, r.replicas ?? Math.min(maxReplicas, replicasFor(load, row.throughputRps)));
+          best = makeOption(
+            problem,
+            s,
+            variant,
+            shape,
+            row,
+            r.replicas ?? Math.min(maxReplicas, replicasFor(load, row.throughputRps, problem.arrivals)),
+          );
         }
       }
     }

@@ -1,5 +1,6 @@
 import type { PasMethod } from '../model/pipelineSpec.js';
 import type { Problem, ProblemShape, ProblemVariant } from '../model/problem.js';
+import { queueWaitMs } from './queueing.js';
 
 /** One way to run a stage at the problem's load: (variant, shape, batch) with its replica count. */
 export interface Option {
@@ -68,9 +69,25 @@ function fmt(n: number): string {
   return `${(whole ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${fraction ? `.${fraction}` : ''}`;
 }
 
-/** The fewest replicas that sustain the load. */
-export function replicasFor(load: number, throughputRps: number): number {
-  return Math.max(1, Math.ceil(load / throughputRps));
+/**
+ * The fewest replicas that sustain the load. Poisson arrivals need capacity strictly above it:
+ * at exactly λ the queue grows without bound.
+ */
+export function replicasFor(load: number, throughputRps: number, arrivals: Problem['arrivals'] = 'steady'): number {
+  const replicas = Math.max(1, Math.ceil(load / throughputRps));
+  return arrivals === 'poisson' && load > 0 && replicas * throughputRps <= load ? replicas + 1 : replicas;
+}
+
+const QUANTILE: Record<NonNullable<Problem['latencyPercentile']>, number> = { p50: 0.5, p95: 0.95, p99: 0.99 };
+
+/**
+ * The queue wait (ms) of Poisson arrivals at an option, at the quantile its latencies are at.
+ * Only an infeasible decision's fallback can lack the capacity; it is shown without a wait, as
+ * the steady model shows it, rather than with an infinite latency.
+ */
+function poissonWaitMs(problem: Problem, replicas: number, row: ProblemShape['batches'][number]): number {
+  const wait = queueWaitMs(problem.load, replicas, row.batch, row.throughputRps, QUANTILE[problem.latencyPercentile ?? 'p99']);
+  return Number.isFinite(wait) ? wait : 0;
 }
 
 /** Rounds of replicas × batch a stage needs for one second's requests arriving together. */
@@ -82,9 +99,16 @@ export function wavesFor(load: number, replicas: number, batch: number): number 
  * The replica counts worth offering for a row. With steady arrivals only the fewest that sustain
  * the load: more add cost and change nothing. With bursty arrivals more replicas mean fewer waves,
  * so each count that saves a wave (up to `maxReplicas`) is an option of its own; counts between
- * them cost more for the same latency and are left out.
+ * them cost more for the same latency and are left out. With Poisson arrivals each replica more
+ * shortens the queue wait, so every count up to the first without one is an option.
  */
-export function replicaCounts(problem: Problem, batch: number, needed: number, maxReplicas: number): number[] {
+export function replicaCounts(problem: Problem, row: ProblemShape['batches'][number], needed: number, maxReplicas: number): number[] {
+  const { batch } = row;
+  if (problem.arrivals === 'poisson') {
+    const counts = [needed];
+    for (let n = needed; n < maxReplicas && poissonWaitMs(problem, n, row) > 0; n++) counts.push(n + 1);
+    return counts;
+  }
   if (problem.arrivals !== 'bursty') return [needed];
   const counts = [needed];
   for (let waves = wavesFor(problem.load, needed, batch) - 1; waves >= 1; waves--) {
@@ -171,7 +195,7 @@ export function buildOptions(
             excluded.push({ ...id, reason: 'over-max-batch', detail: `batch ${row.batch} > maxBatch ${maxBatch}` });
             continue;
           }
-          const needed = replicasFor(load, row.throughputRps);
+          const needed = replicasFor(load, row.throughputRps, problem.arrivals);
           if (r.replicas !== undefined && r.replicas < needed) {
             excluded.push({
               ...id,
@@ -191,7 +215,7 @@ export function buildOptions(
             });
             continue;
           }
-          const counts = r.replicas !== undefined ? [replicas] : replicaCounts(problem, row.batch, replicas, maxReplicas);
+          const counts = r.replicas !== undefined ? [replicas] : replicaCounts(problem, row, replicas, maxReplicas);
           for (const count of counts) options.push(makeOption(problem, s, variant, shape, row, count));
         }
       }
@@ -217,7 +241,11 @@ export function makeOption(
   // A burst fills batches at once, except the last of the second, which waits out the batch
   // timeout; and it is served in waves: its last request waits for the ones before its own.
   const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
-  const serviceMs = bursty ? wavesFor(load, replicas, row.batch) * row.latencyMs : row.latencyMs;
+  const serviceMs = bursty
+    ? wavesFor(load, replicas, row.batch) * row.latencyMs
+    : problem.arrivals === 'poisson'
+      ? row.latencyMs + poissonWaitMs(problem, replicas, row)
+      : row.latencyMs;
   const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
   return {
     stage: s,

@@ -29,6 +29,7 @@ export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: 
     slaMs: overrides.slaMs ?? spec.slaMs,
     load,
     arrivals: spec.arrivals,
+    latencyPercentile: spec.latencyPercentile,
     objective: { ...spec.objective, ...overrides.objective, accuracy: overrides.pas ?? spec.pas },
     limits: spec.limits,
     cost: spec.cost,

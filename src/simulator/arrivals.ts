@@ -16,7 +16,7 @@ export type ArrivalMode = (typeof ARRIVAL_MODES)[number];
  * The arrival pattern (pipelineSpec.ts) each mode produces: what a policy should plan for when it
  * faces those arrivals. IPA's exponential offsets put a second's requests together at its start.
  */
-export const ARRIVAL_PATTERN_OF: Record<ArrivalMode, ArrivalPattern> = { exponential: 'bursty', uniform: 'steady', equal: 'steady' };
+export const ARRIVAL_PATTERN_OF: Record<ArrivalMode, ArrivalPattern> = { exponential: 'bursty', uniform: 'poisson', equal: 'steady' };
 
 /**
  * Request arrival times (ms, sorted) for per-second request counts. Counts are whole requests: a

@@ -30,6 +30,12 @@ const ARRIVALS_TEXT: Record<ArrivalMode, string> = {
   equal: 'Requests arrive evenly spaced within each second (IPA’s `equal` mode).',
 };
 
+const PLAN_TEXT: Record<PipelineSpec['arrivals'], string> = {
+  steady: "IPA's model: batches fill at the mean rate, no queueing",
+  poisson: 'batches fill at the mean rate and wait for a free replica as in M/M/c, at the latency percentile',
+  bursty: "each second's requests together, served in waves",
+};
+
 const SUMMARY_HEADER = [
   'policy',
   'mean PAS',
@@ -114,7 +120,7 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
     '',
     `Every ${settings.intervalSeconds} s each policy decides with the workflow's optimizer on the last 120 s of load ` +
       `(forecaster ${settings.forecaster}, provisioned for the ${settings.provision === 'upper' ? 'upper band' : 'forecast'}; ${context.forecasterNote}), ` +
-      `planning for ${spec.arrivals} arrivals${spec.arrivals === 'bursty' ? " (each second's requests together, served in waves)" : " (IPA's model: batches fill at the mean rate, no queueing)"}` +
+      `planning for ${spec.arrivals} arrivals (${PLAN_TEXT[spec.arrivals]})` +
       `${context.specArrivals && context.specArrivals !== spec.arrivals ? `, not the spec's ${context.specArrivals}` : ''}. ` +
       `The first decision, at 0 s, sees the 120 s of trace before the pattern and is the deployment the run starts with. ` +
       `${ARRIVALS_TEXT[settings.arrivals]} ` +

@@ -6,6 +6,7 @@ import type { Problem } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { highsRuns, loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { buildOptions } from '../../src/optimizer/options.js';
+import { queueWaitMs } from '../../src/optimizer/queueing.js';
 import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
 import { gridProblem, randomProblem, seededRandom, variantPool } from '../../src/optimizer/syntheticProblems.js';
 
@@ -54,23 +55,28 @@ describe('exact solvers against brute force', () => {
     });
   }
 
-  it('agree on 300 seeded random instances with bursty arrivals (replica counts that save a wave are options)', () => {
-    const random = seededRandom(4);
-    let infeasible = 0;
-    for (let i = 0; i < 300; i++) {
-      const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
-      const problem: Problem = {
-        ...randomProblem(profiles, pas, random, { maxStages: 3, maxVariants: 4, maxShapes: 4, maxBatches: 5, maxCombinations: 50_000 }),
-        arrivals: 'bursty',
-      };
-      const reference = optimum(problem, 'brute');
-      if (reference === undefined) infeasible += 1;
-      for (const method of ['auto', 'highs', 'pareto', 'bnb'] as Method[]) {
-        assertSame(problem, reference, optimum(problem, method), `bursty ${pas} #${i} ${method}`);
+  for (const [arrivals, seed, why] of [
+    ['bursty', 4, 'replica counts that save a wave are options'],
+    ['poisson', 5, 'replica counts that shorten the queue wait are options'],
+  ] as const) {
+    it(`agree on 300 seeded random instances with ${arrivals} arrivals (${why})`, () => {
+      const random = seededRandom(seed);
+      let infeasible = 0;
+      for (let i = 0; i < 300; i++) {
+        const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
+        const problem: Problem = {
+          ...randomProblem(profiles, pas, random, { maxStages: 3, maxVariants: 4, maxShapes: 4, maxBatches: 5, maxCombinations: 50_000 }),
+          arrivals,
+        };
+        const reference = optimum(problem, 'brute');
+        if (reference === undefined) infeasible += 1;
+        for (const method of ['auto', 'highs', 'pareto', 'bnb'] as Method[]) {
+          assertSame(problem, reference, optimum(problem, method), `${arrivals} ${pas} #${i} ${method}`);
+        }
       }
-    }
-    assert.ok(infeasible > 15 && infeasible < 285, `infeasible instances: ${infeasible} of 300`);
-  });
+      assert.ok(infeasible > 15 && infeasible < 285, `infeasible instances: ${infeasible} of 300`);
+    });
+  }
 
   it('plans bursts as waves: latency = waves × batch latency (+ the batch timeout for the last, partial batch)', () => {
     const problem: Problem = { ...gridProblem(variantPool(profiles, 2), 2, 3, 'multiply', false), load: 40, arrivals: 'bursty' };
@@ -90,6 +96,35 @@ describe('exact solvers against brute force', () => {
         byRow.set(key, [...(byRow.get(key) ?? []), o.replicas]);
       }
       for (const counts of byRow.values()) if (counts.length > 1) more += 1;
+    }
+    assert.ok(more > 0, 'some rows are offered at more than the fewest replicas');
+  });
+
+  it('plans Poisson arrivals as an M/M/c queue: latency = batch latency + the queue wait at p99, falling with each replica', () => {
+    const problem: Problem = { ...gridProblem(variantPool(profiles, 2), 2, 3, 'sum', false), load: 40, arrivals: 'poisson' };
+    let more = 0;
+    for (const stage of buildOptions(problem)) {
+      const byRow = new Map<string, { replicas: number; latencyMs: number }[]>();
+      for (const o of stage.options) {
+        const row = problem.stages[o.stage]?.variants
+          .find((v) => v.name === o.variant)
+          ?.shapes.find((h) => h.name === o.shape)
+          ?.batches.find((b) => b.batch === o.batch);
+        assert.ok(row);
+        assert.ok(o.replicas * row.throughputRps > problem.load, 'capacity strictly above the load');
+        assert.equal(o.profileLatencyMs, row.latencyMs + queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
+        const key = `${o.variant}/${o.shape}/${o.batch}`;
+        byRow.set(key, [...(byRow.get(key) ?? []), { replicas: o.replicas, latencyMs: o.latencyMs }]);
+      }
+      for (const offered of byRow.values()) {
+        if (offered.length === 1) continue;
+        more += 1;
+        offered.sort((a, b) => a.replicas - b.replicas);
+        for (let k = 1; k < offered.length; k++) {
+          assert.equal(offered[k]?.replicas, (offered[k - 1]?.replicas ?? 0) + 1, 'every count up to the first without a wait');
+          assert.ok((offered[k]?.latencyMs ?? 0) < (offered[k - 1]?.latencyMs ?? 0), 'each replica more waits less');
+        }
+      }
     }
     assert.ok(more > 0, 'some rows are offered at more than the fewest replicas');
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { erlangC, queueWaitMs } from '../../src/optimizer/queueing.js';
 import { poissonArrivals } from '../../src/simulator/arrivals.js';
 import { PipelineSimulator } from '../../src/simulator/pipelineSimulator.js';
 import type { ServiceTime } from '../../src/simulator/serviceTime.js';
@@ -17,18 +18,6 @@ const MU = 1000 / SERVICE_MS;
 const RHO = 0.7;
 const REQUESTS = 1_000_000;
 
-/** Probability that an arrival waits in M/M/c with offered load a = λ/μ (Erlang C). */
-function erlangC(c: number, a: number): number {
-  let sum = 0;
-  let term = 1;
-  for (let k = 0; k < c; k++) {
-    if (k > 0) term *= a / k;
-    sum += term;
-  }
-  const tail = ((term * a) / c) * (c / (c - a));
-  return tail / (sum + tail);
-}
-
 /** Mean wait in queue, ms. */
 function mmcWaitMs(c: number, lambda: number): number {
   return (erlangC(c, lambda / MU) / (c * MU - lambda)) * 1000;
@@ -41,8 +30,8 @@ function mdcWaitMs(c: number, lambda: number): number {
   return 0.5 * mmcWaitMs(c, lambda) * correction;
 }
 
-/** Mean of (latency − service) over every request of a run with c servers. */
-function simulatedWaitMs(c: number, service: ServiceTime, seed: number): number {
+/** Every request's latency in a run with c servers at ρ 0.7. */
+function simulatedLatenciesMs(c: number, service: ServiceTime, seed: number): Float64Array | number[] {
   const lambda = RHO * c * MU;
   const seconds = Math.round(REQUESTS / lambda);
   const arrivalsMs = poissonArrivals(lambda, seconds, seed);
@@ -60,9 +49,15 @@ function simulatedWaitMs(c: number, service: ServiceTime, seed: number): number 
   simulator.drain();
   assert.equal(simulator.completed, arrivalsMs.length);
   assert.equal(simulator.dropped, 0);
+  return simulator.latencyMs;
+}
+
+/** Mean of (latency − service) over every request of a run with c servers. */
+function simulatedWaitMs(c: number, service: ServiceTime, seed: number): number {
+  const latencies = simulatedLatenciesMs(c, service, seed);
   let sum = 0;
-  for (const latency of simulator.latencyMs) sum += latency;
-  return sum / arrivalsMs.length - SERVICE_MS;
+  for (const latency of latencies) sum += latency;
+  return sum / latencies.length - SERVICE_MS;
 }
 
 function assertClose(actual: number, expected: number, tolerance: number, what: string): void {
@@ -87,6 +82,13 @@ describe('simulator against queueing theory (one stage, batch 1, Poisson arrival
 
   it('M/D/3: mean wait matches the Cosmetatos approximation within 5 %', () => {
     assertClose(simulatedWaitMs(3, { kind: 'deterministic', ms: SERVICE_MS }, 9), mdcWaitMs(3, RHO * 3 * MU), 0.05, 'M/D/3');
+  });
+
+  it("M/D/3: the optimizer's p99 queue wait (M/M/c, for poisson arrivals) is above the simulated one, by less than 2.5×", () => {
+    const latencies = Float64Array.from(simulatedLatenciesMs(3, { kind: 'deterministic', ms: SERVICE_MS }, 9)).sort();
+    const simulated = (latencies[Math.floor(0.99 * latencies.length)] as number) - SERVICE_MS;
+    const planned = queueWaitMs(RHO * 3 * MU, 3, 1, MU, 0.99);
+    assert.ok(planned >= simulated && planned < 2.5 * simulated, `planned ${planned.toFixed(2)} ms, simulated ${simulated.toFixed(2)} ms`);
   });
 
   it('a lognormal with p50 = p99 is deterministic: M/D/1 again', () => {

@@ -100,39 +100,46 @@ describe('ipa simulate', () => {
     }
   });
 
-  it('planning for bursty arrivals keeps ipa within the SLA where the steady model does not', async () => {
-    const violations = async (plan: string) => {
-      const out = await mkdtemp(join(tmpdir(), 'ipa-simulate-plan-'));
-      try {
-        const run = await ipa(
-          'simulate',
-          '--pipeline',
-          'video',
-          '--pattern',
-          'bursty',
-          '--seconds',
-          '300',
-          '--policies',
-          'ipa',
-          '--plan-arrivals',
-          plan,
-          '--out',
-          out,
-        );
-        assert.equal(run.code, 0, run.stderr);
-        assert.match(await readFile(join(out, 'report.md'), 'utf8'), new RegExp(`planning for ${plan} arrivals`));
-        const row = /^ipa +[\d.]+ +[\d.,]+ +([\d.]+)/m.exec(run.stdout);
-        assert.ok(row, run.stdout);
-        return Number(row[1]);
-      } finally {
-        await rm(out, { recursive: true, force: true });
-      }
-    };
-    const steady = await violations('steady');
-    const bursty = await violations('bursty');
-    assert.ok(bursty < 1, `bursty planning: ${bursty} % of requests over the SLA`);
-    assert.ok(steady > bursty, `steady planning ${steady} % vs bursty ${bursty} %`);
-  });
+  for (const [arrivals, plan] of [
+    ['exponential', 'bursty'],
+    ['uniform', 'poisson'],
+  ] as const) {
+    it(`on ${arrivals} arrivals, planning for ${plan} ones keeps ipa within the SLA where the steady model does not`, async () => {
+      const violations = async (planned: string) => {
+        const out = await mkdtemp(join(tmpdir(), 'ipa-simulate-plan-'));
+        try {
+          const run = await ipa(
+            'simulate',
+            '--pipeline',
+            'video',
+            '--pattern',
+            'bursty',
+            '--seconds',
+            '300',
+            '--policies',
+            'ipa',
+            '--arrivals',
+            arrivals,
+            '--plan-arrivals',
+            planned,
+            '--out',
+            out,
+          );
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(await readFile(join(out, 'report.md'), 'utf8'), new RegExp(`planning for ${planned} arrivals`));
+          const row = /^ipa +[\d.]+ +[\d.,]+ +([\d.]+)/m.exec(run.stdout);
+          assert.ok(row, run.stdout);
+          return Number(row[1]);
+        } finally {
+          await rm(out, { recursive: true, force: true });
+        }
+      };
+      const steady = await violations('steady');
+      const planned = await violations(plan);
+      assert.ok(planned < 1, `${plan} planning: ${planned} % of requests over the SLA`);
+      assert.ok(steady > planned, `steady planning ${steady} % vs ${plan} ${planned} %`);
+    });
+  }
 
   it('rejects bad flags, naming the flag and the value', async () => {
     const cases: [string[], RegExp][] = [
@@ -141,7 +148,7 @@ describe('ipa simulate', () => {
       [['--seconds', '0'], /--seconds: expected a whole number ≥ 1, got "0"/],
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
-      [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, bursty, got "wavy"/],
+      [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, poisson, bursty, got "wavy"/],
     ];
     for (const [flags, message] of cases) {
       const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);

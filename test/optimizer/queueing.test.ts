@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { erlangC, queueWaitMs } from '../../src/optimizer/queueing.js';
+
+/** Erlang C from its textbook sum, for small c where it cannot overflow. */
+function erlangCBySum(c: number, a: number): number {
+  let sum = 0;
+  let term = 1;
+  for (let k = 0; k < c; k++) {
+    sum += term;
+    term = (term * a) / (k + 1);
+  }
+  const last = (term * c) / (c - a);
+  return last / (sum + last);
+}
+
+describe('queueing', () => {
+  it('Erlang C matches its textbook sum, and M/M/1 waits with probability ρ', () => {
+    for (const [c, a] of [
+      [1, 0.5],
+      [2, 1.2],
+      [3, 2.1],
+      [8, 6.5],
+      [12, 3],
+    ] as const) {
+      assert.ok(Math.abs(erlangC(c, a) - erlangCBySum(c, a)) < 1e-12, `C(${c}, ${a})`);
+    }
+    assert.ok(Math.abs(erlangC(1, 0.7) - 0.7) < 1e-12);
+    assert.equal(erlangC(4, 4), 1);
+    assert.equal(erlangC(4, 0), 0);
+    assert.ok(Number.isFinite(erlangC(400, 390)) && erlangC(400, 390) < 1, 'stable for hundreds of servers');
+  });
+
+  it('the wait quantile solves P(wait > t) = C·exp(−(cμ − λ)t), in batches', () => {
+    // M/M/1 at λ 8/s, μ 10/s: P(W > t) = 0.8·exp(−2t), so the p99 is ln(80)/2 s.
+    assert.ok(Math.abs(queueWaitMs(8, 1, 1, 10, 0.99) - (Math.log(80) / 2) * 1000) < 1e-9);
+    // Batches of 4 at 40 requests/s per replica are 10 batches/s: the same queue, in batches of 4.
+    assert.ok(Math.abs(queueWaitMs(32, 1, 4, 40, 0.99) - (Math.log(80) / 2) * 1000) < 1e-9);
+    assert.equal(queueWaitMs(1, 10, 1, 10, 0.99), 0, 'a wait rarer than the quantile counts as none');
+    assert.equal(queueWaitMs(0, 1, 1, 10, 0.99), 0);
+    assert.equal(queueWaitMs(20, 2, 1, 10, 0.99), Number.POSITIVE_INFINITY, 'no capacity to spare');
+    assert.ok(queueWaitMs(25, 3, 1, 10, 0.99) > queueWaitMs(25, 4, 1, 10, 0.99), 'a replica more waits less');
+  });
+});
