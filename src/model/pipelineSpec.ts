@@ -57,7 +57,7 @@ const pipelineSpecSchema = z.strictObject({
   /** End-to-end latency bound for the whole pipeline, in ms. */
   slaMs: positiveNumber,
   latencyPercentile: percentile.default('p99'),
-  arrivals: arrivalPattern.default('steady'),
+  arrivals: arrivalPattern.default('poisson'),
   pas: pasMethod.default('multiply'),
   objective: objectiveWeights.default({ alpha: 1, beta: 0.01, gamma: 1e-6 }),
   /** Price of one core and one GPU per replica, in the unit the objective's β weighs. */

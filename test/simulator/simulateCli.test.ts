@@ -34,7 +34,7 @@ describe('ipa simulate', () => {
   it('prints the summary table and the goals, and writes report.md, series.json and four plots', async () => {
     assert.equal(result.code, 0, result.stderr);
     // IPA's load generator bunches each second's requests, so the policies plan for bursts by default.
-    assert.match(result.stdout, /^policies plan for bursty arrivals \(what --arrivals exponential makes; the spec's: steady\)$/m);
+    assert.match(result.stdout, /^policies plan for bursty arrivals \(what --arrivals exponential makes; the spec's: poisson\)$/m);
     assert.match(result.stdout, /^policy +mean PAS +mean cost +SLA violations % +p99 latency ms/m);
     assert.match(result.stdout, /^goals: (held|MISSED): PAS ipa [\d.]+ ≥ fa2-low [\d.]+; (held|MISSED): cost ipa [\d.]+ ≤ fa2-high/m);
     assert.deepEqual((await readdir(dir)).sort(), [
@@ -47,7 +47,7 @@ describe('ipa simulate', () => {
     ]);
     const report = await readFile(join(dir, 'report.md'), 'utf8');
     assert.match(report, /^## bursty$/m);
-    assert.match(report, /planning for bursty arrivals \(each second's requests together, served in waves\), not the spec's steady\./);
+    assert.match(report, /planning for bursty arrivals \(each second's requests together, served in waves\), not the spec's poisson\./);
     assert.match(report, /^\| policy \| mean PAS \| mean cost \| SLA violations % \| p99 latency ms \|/m);
     for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'])
       assert.match(report, new RegExp(`^\\| ${policy} \\| \\d\\.\\d{4} \\|`, 'm'));
