@@ -22,6 +22,7 @@ import type { Config } from '../model/config.js';
 import { configOf, type Decision } from '../model/decision.js';
 import type { ApplyOutcome, DecisionRecord, ForecastSummary, Settings, WindowSummary } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
+import { failureMessage } from './failureMessage.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
 import {
   type DecisionsQuery,
@@ -160,11 +161,6 @@ function sameConfig(a: Config | undefined, b: Config): boolean {
   );
 }
 
-const messageOf = (err: unknown): string => {
-  const e = err as { cause?: { message?: string }; message?: string };
-  return e.cause?.message ?? e.message ?? String(err);
-};
-
 function details(pipeline: string, carry: AdaptCarry): string {
   const last = carry.recent[carry.recent.length - 1];
   const rows = (carry.current?.stages ?? []).map((s) => `| ${s.stage} | ${s.variant} | ${s.shape} | ${s.batch} | ${s.replicas} |`);
@@ -206,7 +202,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       if (running.config) carry.current = running.config;
       carry.adoption = running.reason;
     } catch (err) {
-      carry.adoption = `could not read the running config: ${messageOf(err)}`;
+      carry.adoption = `could not read the running config: ${failureMessage(err)}`;
     }
   }
   /** What ends the wait for the next step before its time, and becomes the step's trigger. */
@@ -263,7 +259,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     } catch (err) {
       // Only a timeout gets here (record never throws): the step's activities' results are in the
       // history, and `decisions` still answers from the workflow's memory.
-      log.warn(`record ${rec.id}: ${messageOf(err)}`);
+      log.warn(`record ${rec.id}: ${failureMessage(err)}`);
     }
     setCurrentDetails(details(spec.name, carry));
     return rec;
@@ -283,12 +279,12 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       carry.lastWindow = observation.loads;
     } catch (err) {
       if (!carry.lastWindow) {
-        return { ...base, outcome: 'skipped', reason: `observe failed and no earlier window exists: ${messageOf(err)}` };
+        return { ...base, outcome: 'skipped', reason: `observe failed and no earlier window exists: ${failureMessage(err)}` };
       }
       carry.counters.staleWindows += 1;
       observation = { loads: carry.lastWindow, source: 'last good window', endMs: lastStepAtMs };
       method = 'max';
-      reason = `observe failed (${messageOf(err)}): reused the last good window with the max forecaster`;
+      reason = `observe failed (${failureMessage(err)}): reused the last good window with the max forecaster`;
     }
     const observed = summarize(observation, reason !== undefined);
 
@@ -309,7 +305,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
         ...base,
         observed,
         outcome: 'skipped',
-        reason: join(reason, `recommend failed: ${messageOf(err)}; the running config stays`),
+        reason: join(reason, `recommend failed: ${failureMessage(err)}; the running config stays`),
       };
     }
     const common = { ...base, observed, forecast: forecastSummary };
@@ -363,7 +359,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       };
     } catch (err) {
       carry.counters.applyFailures += 1;
-      const detail = messageOf(err);
+      const detail = failureMessage(err);
       return {
         ...common,
         ...outcomeParts,
@@ -403,7 +399,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       prepared.profiles = await resolveProfiles({ spec, ...(payload?.version ? { ref: payload.version } : {}) });
       wake = 'signal';
     } catch (err) {
-      ignore('reloadProfiles', [messageOf(err)]);
+      ignore('reloadProfiles', [failureMessage(err)]);
     }
   });
   setHandler(

@@ -16,6 +16,7 @@ import { FAILURE_TYPES } from '../model/failureTypes.js';
 import type { FailedJob, ProfileJob, ProfilingRequestFields, VariantMeasurement } from '../model/profilingRun.js';
 import { TASK_QUEUES } from '../taskQueues.js';
 import { reloadProfiles } from './adaptPipeline.js';
+import { failureMessage } from './failureMessage.js';
 import { profileVariant } from './profileVariant.js';
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -53,12 +54,6 @@ const { planProfiling, writeProfileSet, adaptWorkflowsOf } = proxyActivities<Pro
   startToCloseTimeout: '2m',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE_TYPES.invalidInput] },
 });
-
-function messageOf(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown };
-  while (e.cause) e = e.cause as typeof e;
-  return e.message ?? String(err);
-}
 
 /** Runs `run` over `items`, at most `limit` at a time, in order. */
 async function bounded<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -107,7 +102,7 @@ export async function profilePipeline(input: ProfilingRequestFields): Promise<Pr
     } catch (err) {
       if (isCancellation(err)) throw err;
       // One variant that cannot be measured must not cost the others' rows.
-      const error = messageOf(err);
+      const error = failureMessage(err);
       failed.push({ stage: job.stage, variant: job.variant, shape: job.shape, error });
       Object.assign(entry, { status: 'failed', error });
       state.failed++;
