@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { resolveProfileSet } from '../../src/io/load.js';
 import type { PasMethod } from '../../src/model/pipelineSpec.js';
-import type { Problem } from '../../src/model/problem.js';
+import type { Problem, ProblemShape } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { highsRuns, loadHighsSolver } from '../../src/optimizer/highsSolver.js';
-import { buildOptions } from '../../src/optimizer/options.js';
+import { buildOptions, type Option } from '../../src/optimizer/options.js';
 import { queueWaitMs } from '../../src/optimizer/queueing.js';
 import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
 import { gridProblem, randomProblem, seededRandom, variantPool } from '../../src/optimizer/syntheticProblems.js';
@@ -78,55 +78,54 @@ describe('exact solvers against brute force', () => {
     });
   }
 
+  /** Every option of a problem with the profile row it came from, grouped by row (variant, shape, batch) per stage. */
+  function optionsByRow(problem: Problem): { option: Option; row: ProblemShape['batches'][number] }[][] {
+    return buildOptions(problem).flatMap((stage) => {
+      const byRow = new Map<string, { option: Option; row: ProblemShape['batches'][number] }[]>();
+      for (const option of stage.options) {
+        const row = problem.stages[option.stage]?.variants
+          .find((v) => v.name === option.variant)
+          ?.shapes.find((h) => h.name === option.shape)
+          ?.batches.find((b) => b.batch === option.batch);
+        assert.ok(row);
+        const key = `${option.variant}/${option.shape}/${option.batch}`;
+        byRow.set(key, [...(byRow.get(key) ?? []), { option, row }]);
+      }
+      return [...byRow.values()];
+    });
+  }
+
   it('plans bursts as waves: latency = waves × batch latency (+ the batch timeout for the last, partial batch)', () => {
     const problem: Problem = { ...gridProblem(variantPool(profiles, 2), 2, 3, 'multiply', false), load: 40, arrivals: 'bursty' };
-    const stages = buildOptions(problem);
-    let more = 0;
-    for (const stage of stages) {
-      const byRow = new Map<string, number[]>();
-      for (const o of stage.options) {
-        const row = problem.stages[o.stage]?.variants
-          .find((v) => v.name === o.variant)
-          ?.shapes.find((h) => h.name === o.shape)
-          ?.batches.find((b) => b.batch === o.batch);
-        assert.ok(row);
-        const waves = Math.max(1, Math.ceil(problem.load / (o.replicas * o.batch)));
-        assert.equal(o.latencyMs, waves * row.latencyMs + (o.batch > 1 ? problem.limits.maxBatchWaitMs : 0));
-        const key = `${o.variant}/${o.shape}/${o.batch}`;
-        byRow.set(key, [...(byRow.get(key) ?? []), o.replicas]);
-      }
-      for (const counts of byRow.values()) if (counts.length > 1) more += 1;
+    const rows = optionsByRow(problem);
+    for (const { option: o, row } of rows.flat()) {
+      const waves = Math.max(1, Math.ceil(problem.load / (o.replicas * o.batch)));
+      assert.equal(o.latencyMs, waves * row.latencyMs + (o.batch > 1 ? problem.limits.maxBatchWaitMs : 0));
     }
-    assert.ok(more > 0, 'some rows are offered at more than the fewest replicas');
+    assert.ok(
+      rows.some((offered) => offered.length > 1),
+      'some rows are offered at more than the fewest replicas',
+    );
   });
 
   it('plans Poisson arrivals as an M/M/c queue: latency = batch latency + the queue wait at p99, falling with each replica', () => {
     const problem: Problem = { ...gridProblem(variantPool(profiles, 2), 2, 3, 'sum', false), load: 40, arrivals: 'poisson' };
-    let more = 0;
-    for (const stage of buildOptions(problem)) {
-      const byRow = new Map<string, { replicas: number; latencyMs: number }[]>();
-      for (const o of stage.options) {
-        const row = problem.stages[o.stage]?.variants
-          .find((v) => v.name === o.variant)
-          ?.shapes.find((h) => h.name === o.shape)
-          ?.batches.find((b) => b.batch === o.batch);
-        assert.ok(row);
-        assert.ok(o.replicas * row.throughputRps > problem.load, 'capacity strictly above the load');
-        assert.equal(o.profileLatencyMs, row.latencyMs + queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
-        const key = `${o.variant}/${o.shape}/${o.batch}`;
-        byRow.set(key, [...(byRow.get(key) ?? []), { replicas: o.replicas, latencyMs: o.latencyMs }]);
-      }
-      for (const offered of byRow.values()) {
-        if (offered.length === 1) continue;
-        more += 1;
-        offered.sort((a, b) => a.replicas - b.replicas);
-        for (let k = 1; k < offered.length; k++) {
-          assert.equal(offered[k]?.replicas, (offered[k - 1]?.replicas ?? 0) + 1, 'every count up to the first without a wait');
-          assert.ok((offered[k]?.latencyMs ?? 0) < (offered[k - 1]?.latencyMs ?? 0), 'each replica more waits less');
-        }
+    const rows = optionsByRow(problem);
+    for (const { option: o, row } of rows.flat()) {
+      assert.ok(o.replicas * row.throughputRps > problem.load, 'capacity strictly above the load');
+      assert.equal(o.profileLatencyMs, row.latencyMs + queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
+    }
+    for (const offered of rows) {
+      const sorted = offered.map(({ option }) => option).sort((a, b) => a.replicas - b.replicas);
+      for (let k = 1; k < sorted.length; k++) {
+        assert.equal(sorted[k]?.replicas, (sorted[k - 1]?.replicas ?? 0) + 1, 'every count up to the first without a wait');
+        assert.ok((sorted[k]?.latencyMs ?? 0) < (sorted[k - 1]?.latencyMs ?? 0), 'each replica more waits less');
       }
     }
-    assert.ok(more > 0, 'some rows are offered at more than the fewest replicas');
+    assert.ok(
+      rows.some((offered) => offered.length > 1),
+      'some rows are offered at more than the fewest replicas',
+    );
   });
 
   it('stays exact when configs tie on the SLA up to float rounding', () => {
