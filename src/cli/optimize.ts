@@ -100,7 +100,7 @@ export function renderDecision(problem: Problem, d: Decision): string {
       `${d.solver.optionsAfterPruning} of ${d.solver.optionsConsidered} options after pruning)`,
     '',
     table(
-      ['stage', 'variant', 'shape', 'batch', 'replicas', 'acc %', 'latency ms', 'wait ms', 'capacity rps', 'cost'],
+      ['stage', 'variant', 'shape', 'batch', 'replicas', 'acc %', 'latency ms', 'batch wait ms', 'queue ms', 'capacity rps', 'cost'],
       d.config.map((c) => [
         c.stage,
         c.variant,
@@ -110,6 +110,7 @@ export function renderDecision(problem: Problem, d: Decision): string {
         c.accuracy,
         c.latencyMs,
         c.batchWaitMs,
+        c.queueMs,
         c.throughputRps,
         c.cost,
       ]),

@@ -12,6 +12,8 @@ export interface StageDecision {
   accuracy: number;
   profileLatencyMs: number;
   batchWaitMs: number;
+  /** Waiting for a replica: the queue wait (poisson) or the waves before a request's own (bursty). */
+  queueMs: number;
   latencyMs: number;
   /** All replicas together. */
   throughputRps: number;

@@ -58,6 +58,7 @@ function stageDecision(problem: Problem, option: Option): StageDecision {
     accuracy: option.accuracy * 100,
     profileLatencyMs: option.profileLatencyMs,
     batchWaitMs: option.batchWaitMs,
+    queueMs: option.queueMs,
     latencyMs: option.latencyMs,
     throughputRps: option.replicas * option.throughputRps,
     cpu: option.cpu,

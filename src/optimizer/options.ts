@@ -10,9 +10,12 @@ export interface Option {
   batch: number;
   /** Accuracy as a fraction (percent / 100), the stage's a_s in PAS. */
   accuracy: number;
+  /** The profile's batch latency at the SLA's percentile. */
   profileLatencyMs: number;
   batchWaitMs: number;
-  /** profileLatencyMs + batchWaitMs: what the option adds to the end-to-end latency. */
+  /** Waiting for a replica: the queue wait (poisson) or the waves before a request's own (bursty). */
+  queueMs: number;
+  /** profileLatencyMs + batchWaitMs + queueMs: what the option adds to the end-to-end latency. */
   latencyMs: number;
   /** Per replica. */
   throughputRps: number;
@@ -241,11 +244,11 @@ export function makeOption(
   // A burst fills batches at once, except the last of the second, which waits out the batch
   // timeout; and it is served in waves: its last request waits for the ones before its own.
   const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
-  const serviceMs = bursty
-    ? wavesFor(load, replicas, row.batch) * row.latencyMs
+  const queueMs = bursty
+    ? (wavesFor(load, replicas, row.batch) - 1) * row.latencyMs
     : problem.arrivals === 'poisson'
-      ? row.latencyMs + poissonWaitMs(problem, replicas, row)
-      : row.latencyMs;
+      ? poissonWaitMs(problem, replicas, row)
+      : 0;
   const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
   return {
     stage: s,
@@ -253,9 +256,10 @@ export function makeOption(
     shape: shape.name,
     batch: row.batch,
     accuracy: variant.accuracy / 100,
-    profileLatencyMs: serviceMs,
+    profileLatencyMs: row.latencyMs,
     batchWaitMs: wait,
-    latencyMs: serviceMs + wait,
+    queueMs,
+    latencyMs: row.latencyMs + wait + queueMs,
     throughputRps: row.throughputRps,
     replicas,
     cpu: replicas * shape.cpu,

@@ -100,7 +100,9 @@ describe('exact solvers against brute force', () => {
     const rows = optionsByRow(problem);
     for (const { option: o, row } of rows.flat()) {
       const waves = Math.max(1, Math.ceil(problem.load / (o.replicas * o.batch)));
-      assert.equal(o.latencyMs, waves * row.latencyMs + (o.batch > 1 ? problem.limits.maxBatchWaitMs : 0));
+      assert.equal(o.queueMs, (waves - 1) * row.latencyMs);
+      assert.equal(o.batchWaitMs, o.batch > 1 ? problem.limits.maxBatchWaitMs : 0);
+      assert.equal(o.latencyMs, row.latencyMs + o.batchWaitMs + o.queueMs);
     }
     assert.ok(
       rows.some((offered) => offered.length > 1),
@@ -113,7 +115,8 @@ describe('exact solvers against brute force', () => {
     const rows = optionsByRow(problem);
     for (const { option: o, row } of rows.flat()) {
       assert.ok(o.replicas * row.throughputRps > problem.load, 'capacity strictly above the load');
-      assert.equal(o.profileLatencyMs, row.latencyMs + queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
+      assert.equal(o.queueMs, queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
+      assert.equal(o.latencyMs, row.latencyMs + o.batchWaitMs + o.queueMs);
     }
     for (const offered of rows) {
       const sorted = offered.map(({ option }) => option).sort((a, b) => a.replicas - b.replicas);
