@@ -242,10 +242,11 @@ export function makeOption(
   const { load, limits, cost, objective } = problem;
   const bursty = problem.arrivals === 'bursty';
   // A burst fills batches at once, except the last of the second, which waits out the batch
-  // timeout; and it is served in waves: its last request waits for the ones before its own.
+  // timeout; and it is served in waves, so that last batch starts once the timeout has passed and
+  // the waves before its own are done: the queue is what the waves take beyond the timeout.
   const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
   const queueMs = bursty
-    ? (wavesFor(load, replicas, row.batch) - 1) * row.latencyMs
+    ? Math.max(0, (wavesFor(load, replicas, row.batch) - 1) * row.latencyMs - wait)
     : problem.arrivals === 'poisson'
       ? poissonWaitMs(problem, replicas, row)
       : 0;
