@@ -12,7 +12,7 @@ export interface StageDecision {
   accuracy: number;
   profileLatencyMs: number;
   batchWaitMs: number;
-  /** Waiting for a replica: the queue wait (poisson) or the waves before a request's own (bursty). */
+  /** Waiting for a replica: the queue wait (poisson), or what the waves before the last batch take beyond the batch timeout (bursty). */
   queueMs: number;
   latencyMs: number;
   /** All replicas together. */

@@ -13,7 +13,7 @@ export interface Option {
   /** The profile's batch latency at the SLA's percentile. */
   profileLatencyMs: number;
   batchWaitMs: number;
-  /** Waiting for a replica: the queue wait (poisson) or the waves before a request's own (bursty). */
+  /** Waiting for a replica: the queue wait (poisson), or what the waves before the last batch take beyond the batch timeout (bursty). */
   queueMs: number;
   /** profileLatencyMs + batchWaitMs + queueMs: what the option adds to the end-to-end latency. */
   latencyMs: number;
