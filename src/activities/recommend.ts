@@ -1,6 +1,7 @@
 import { type ForecastMethod, provisionedLoad } from '../forecast/forecast.js';
 import type { Decision } from '../model/decision.js';
 import type { ForecastSummary } from '../model/decisionRecord.js';
+import { roundTo } from '../roundTo.js';
 import { forecast } from './forecast.js';
 import { type OptimizeInput, optimize } from './optimize.js';
 
@@ -16,8 +17,6 @@ export interface Recommendation {
   decision: Decision;
 }
 
-const round = (n: number) => Math.round(n * 1000) / 1000;
-
 /**
  * The recommender of a step, as in the Vertical Pod Autoscaler: from the observed window to the
  * config to run, by forecast and then optimize (each its own module). One local activity for
@@ -29,5 +28,8 @@ export async function recommend(input: RecommendInput): Promise<Recommendation> 
   const predicted = await forecast({ window, method });
   const provisioned = provisionedLoad(predicted, provision);
   const decision = await optimize({ ...problem, load: provisioned });
-  return { forecast: { ...predicted, forecast: round(predicted.forecast), upper: round(predicted.upper), provisioned }, decision };
+  return {
+    forecast: { ...predicted, forecast: roundTo(predicted.forecast, 3), upper: roundTo(predicted.upper, 3), provisioned },
+    decision,
+  };
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
+import { roundTo } from '../roundTo.js';
 import { FALLBACK_METHODS, type FallbackMethod } from './fallbacks.js';
 
 /** Where the committed LSTM lives (model.json, weights.bin, meta.json, metrics.json). */
@@ -18,5 +19,5 @@ export interface Forecast {
 
 /** The load the optimizer is asked to sustain: the forecast or its band, to 3 decimals as decisions record it. */
 export function provisionedLoad(forecast: Forecast, provision: 'forecast' | 'upper'): number {
-  return Math.round((provision === 'upper' ? forecast.upper : forecast.forecast) * 1000) / 1000;
+  return roundTo(provision === 'upper' ? forecast.upper : forecast.forecast, 3);
 }

@@ -1,5 +1,5 @@
+import { nearestRank } from '../nearestRank.js';
 import type { SecondSeries } from './secondStats.js';
-import { nearestRank } from './secondStats.js';
 
 /** One policy's run on one pattern in a few figures: what the report's tables show. */
 export interface RunSummary {

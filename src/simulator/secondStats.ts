@@ -1,3 +1,5 @@
+import { nearestRank } from '../nearestRank.js';
+
 /** What a simulation yields per simulated second t, i.e. for events in [t, t + 1) s. */
 export interface SecondSeries {
   seconds: number;
@@ -21,17 +23,6 @@ export interface SecondSeries {
   cost: Float64Array;
   /** Replicas able to serve at the end of the second (ready, not yet gone), all stages together. */
   readyReplicas: Int32Array;
-}
-
-/**
- * The nearest-rank q-quantile of ascending values (the definition the profiler's latencyStats
- * uses): a latency some request really had. Works on a typed array in place: the simulator sorts
- * each second's latencies without copying them into an Array.
- */
-export function nearestRank(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))] as number;
 }
 
 function grown<T extends Int32Array | Float64Array>(array: T, capacity: number): T {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { formatNumber, table } from '../cli/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
+import { roundTo } from '../roundTo.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
 import type { PolicyName } from './policy.js';
@@ -54,21 +55,16 @@ const summaryRow = (r: PolicyRun): (string | number)[] => {
   return [
     r.policy,
     s.meanPas.toFixed(4),
-    round(s.meanCost, 2),
-    round(s.violationPercent, 2),
-    round(s.p99Ms, 1),
-    round(s.p50Ms, 1),
+    roundTo(s.meanCost, 2),
+    roundTo(s.violationPercent, 2),
+    roundTo(s.p99Ms, 1),
+    roundTo(s.p50Ms, 1),
     s.dropped,
-    round(s.secondsP99WithinSlaPercent, 1),
+    roundTo(s.secondsP99WithinSlaPercent, 1),
     s.reconfigurations,
     s.infeasible,
   ];
 };
-
-function round(n: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(n * scale) / scale;
-}
 
 function markdownTable(header: string[], rows: (string | number)[][]): string {
   const cell = (c: string | number) => (typeof c === 'number' ? formatNumber(c, 4) : c);

@@ -22,6 +22,7 @@ import type { Config } from '../model/config.js';
 import { configOf, type Decision } from '../model/decision.js';
 import type { ApplyOutcome, DecisionRecord, ForecastSummary, Settings, WindowSummary } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
+import { roundTo } from '../roundTo.js';
 import { failureMessage } from './failureMessage.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
 import {
@@ -128,8 +129,6 @@ const { apply } = proxyActivities<Activities>({
   },
 });
 
-const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
-
 function summarize(observation: Observation, stale: boolean): WindowSummary {
   const loads = observation.loads;
   const sum = loads.reduce((t, v) => t + v, 0);
@@ -137,7 +136,7 @@ function summarize(observation: Observation, stale: boolean): WindowSummary {
     source: observation.source,
     seconds: loads.length,
     last: loads[loads.length - 1] ?? 0,
-    mean: round(loads.length > 0 ? sum / loads.length : 0),
+    mean: roundTo(loads.length > 0 ? sum / loads.length : 0, 3),
     max: loads.reduce((m, v) => Math.max(m, v), 0),
     stale,
   };
@@ -321,7 +320,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
         slackMs: decision.slackMs,
         objective: decision.objective,
       },
-      solver: { method: decision.solver.method, status: decision.solver.status, timeMs: round(decision.solver.timeMs, 4) },
+      solver: { method: decision.solver.method, status: decision.solver.status, timeMs: roundTo(decision.solver.timeMs, 4) },
       explanation: decision.explanation.summary,
     };
     if (!decision.feasible) reason = join(reason, `infeasible: ${decision.explanation.infeasible.join('; ')}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { nearestRank } from '../../src/nearestRank.js';
 import { RandomVariates } from '../../src/simulator/randomVariates.js';
-import { nearestRank } from '../../src/simulator/secondStats.js';
 import { meanServiceMs, ServiceTable, serviceTimesFromProfile } from '../../src/simulator/serviceTime.js';
 
 const row = (batch: number, p50Ms: number, p99Ms: number) => ({ batch, p50Ms, p95Ms: p99Ms, p99Ms, throughputRps: (1000 * batch) / p50Ms });
