@@ -1,8 +1,8 @@
-import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
+import { pipelineSpecOf, resolveProfileSet } from '../io/load.js';
 import type { AdaptSettings } from '../model/adaptInput.js';
 import { parseAdaptInput } from '../model/adaptInput.js';
 import type { Settings } from '../model/decisionRecord.js';
-import { checkPipelineAgainstProfiles, type PipelineSpec, parsePipelineSpec } from '../model/pipelineSpec.js';
+import { checkPipelineAgainstProfiles, type PipelineSpec } from '../model/pipelineSpec.js';
 import { ValidationError } from '../model/validation.js';
 import { FAILURE_TYPES, failingFast } from './failures.js';
 
@@ -19,7 +19,7 @@ export interface PreparedPipeline {
 export async function preparePipeline(input: unknown): Promise<PreparedPipeline> {
   return failingFast(FAILURE_TYPES.invalidInput, async () => {
     const { pipeline, profiles: profilesRef, slaMs, objective, ...options } = parseAdaptInput(input);
-    const spec = typeof pipeline === 'string' ? await resolvePipelineSpec(pipeline) : parsePipelineSpec(pipeline, 'pipeline');
+    const spec = await pipelineSpecOf(pipeline);
     const ref = profilesRef ?? spec.profiles;
     if (!ref) {
       throw new ValidationError('adaptPipeline input', [

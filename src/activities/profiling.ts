@@ -3,9 +3,7 @@ import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
-import type { PipelineSpec } from '../model/pipelineSpec.js';
-import { parsePipelineSpec } from '../model/pipelineSpec.js';
+import { pipelineSpecOf, resolveProfileSet } from '../io/load.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import {
   type HostInfo,
@@ -39,7 +37,7 @@ export interface ProfilingPlan {
 export async function planProfiling(input: unknown): Promise<ProfilingPlan> {
   return failingFast(FAILURE_TYPES.invalidInput, async () => {
     const { pipeline, shapes, variants, endpoints, accuracy, parallelism, name, reload, ...settings } = parseProfilingRequest(input);
-    const spec: PipelineSpec = typeof pipeline === 'string' ? await resolvePipelineSpec(pipeline) : parsePipelineSpec(pipeline, 'pipeline');
+    const spec = await pipelineSpecOf(pipeline);
     const inPipeline = new Set(spec.stages.flatMap((s) => s.variants));
     const issues = [
       ...(variants ?? [])

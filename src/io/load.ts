@@ -52,6 +52,11 @@ export async function resolveProfileSet(ref: string, dir = profileSetsDir): Prom
   ]);
 }
 
+/** A workflow input's pipeline: a name or file to find, or the spec itself, inline. */
+export async function pipelineSpecOf(pipeline: string | Record<string, unknown>): Promise<PipelineSpec> {
+  return typeof pipeline === 'string' ? resolvePipelineSpec(pipeline) : parsePipelineSpec(pipeline, 'pipeline');
+}
+
 /** Finds a pipeline spec by file path or by name under profiles/pipelines/. */
 export async function resolvePipelineSpec(ref: string, profiles?: ProfileSet, dir = pipelinesDir): Promise<PipelineSpec> {
   return loadPipelineSpec(ref.endsWith('.json') ? ref : join(dir, `${ref}.json`), profiles);
