@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { readJsonFile } from '../io/jsonFile.js';
+import { percentile } from '../model/fields.js';
 import { type ProfilingRequestFields, parseProfilingRequest } from '../model/profilingRun.js';
 import { TASK_QUEUES } from '../taskQueues.js';
 import { type ProfilingProgress, type ProfilingResult, profilePipeline, progress } from '../workflows/profilePipeline.js';
@@ -77,7 +78,7 @@ async function requestFromFlags(flags: RequestFlags): Promise<ProfilingRequestFi
     ...(flags.shapes ? { shapes: list(flags.shapes) } : {}),
     ...(variants ? { variants } : {}),
     ...(flags.batches ? { batches: (list(flags.batches) ?? []).map((b) => positiveIntFlag('--batches', b)) } : {}),
-    ...(flags.percentile ? { percentile: oneOf('--percentile', flags.percentile, ['p50', 'p95', 'p99'] as const) } : {}),
+    ...(flags.percentile ? { percentile: oneOf('--percentile', flags.percentile, percentile.options) } : {}),
     ...(flags.boundMs ? { latencyBoundMs: positiveNumberFlag('--bound-ms', flags.boundMs) } : {}),
     ...(flags.probeSeconds ? { probeSeconds: positiveNumberFlag('--probe-seconds', flags.probeSeconds) } : {}),
     ...(flags.warmupSeconds ? { warmupSeconds: numberFlag('--warmup-seconds', flags.warmupSeconds) } : {}),

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
-import { forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
+import { forecastMethod } from '../model/adaptInput.js';
 import { arrivalPattern } from '../model/pipelineSpec.js';
 import { ARRIVAL_MODES, ARRIVAL_PATTERN_OF } from '../simulator/arrivals.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
 import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
-import { defaultDropLimitMs, type EvaluationSettings } from '../simulator/policyEvaluation.js';
+import { defaultEvaluationSettings, type EvaluationSettings } from '../simulator/policyEvaluation.js';
 import { simulatePolicies } from '../simulator/simulation.js';
 import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
 import { flagError, numberFlag, oneOf, pipelineFlags, positiveIntFlag } from './flags.js';
@@ -74,18 +74,18 @@ export function registerSimulateCommand(program: Command): void {
       const policies = policiesFlag(flags.policies);
       const seconds = flags.seconds === undefined ? undefined : positiveIntFlag('--seconds', flags.seconds);
       const { spec: written, profiles } = await pipelineFlags(flags.pipeline, flags.profiles);
-      const arrivals = oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? 'exponential';
+      const defaults = defaultEvaluationSettings(written);
+      const arrivals = oneOf('--arrivals', flags.arrivals, ARRIVAL_MODES) ?? defaults.arrivals;
       // The spec's arrivals describe its live traffic; a simulation knows the traffic it makes, so
       // its policies plan for that, unless told to plan otherwise to see what a mismatch costs.
       const planned = oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options) ?? ARRIVAL_PATTERN_OF[arrivals];
       const spec = { ...written, arrivals: planned };
-      const workflow = parseAdaptInput({ pipeline: spec.name });
       const settings: EvaluationSettings = {
-        intervalSeconds: flags.interval === undefined ? workflow.intervalSeconds : positiveIntFlag('--interval', flags.interval),
-        forecaster: oneOf('--forecaster', flags.forecaster, forecastMethod.options) ?? workflow.forecaster,
-        provision: oneOf('--provision', flags.provision, ['forecast', 'upper'] as const) ?? workflow.provision,
+        intervalSeconds: flags.interval === undefined ? defaults.intervalSeconds : positiveIntFlag('--interval', flags.interval),
+        forecaster: oneOf('--forecaster', flags.forecaster, forecastMethod.options) ?? defaults.forecaster,
+        provision: oneOf('--provision', flags.provision, ['forecast', 'upper'] as const) ?? defaults.provision,
         reconfigurationDelaySeconds: numberFlag('--reconfiguration-delay', flags.reconfigurationDelay, { max: 3600 }),
-        dropLimitMs: numberFlag('--drop-limit', flags.dropLimit, { exclusive: true }) ?? defaultDropLimitMs(spec.slaMs),
+        dropLimitMs: numberFlag('--drop-limit', flags.dropLimit, { exclusive: true }) ?? defaults.dropLimitMs,
         arrivals,
         seed: numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 }),
       };
