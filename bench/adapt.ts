@@ -41,7 +41,7 @@ import { type DevServer, startDevServer } from '../src/temporal/devServer.js';
 import { installRuntime } from '../src/temporal/runtime.js';
 import { createWorkers, runWorkers } from '../src/worker.js';
 import { type AdaptInput, adaptPipeline } from '../src/workflows/adaptPipeline.js';
-import { percentile } from './percentile.js';
+import { median, percentile } from './percentile.js';
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -57,7 +57,6 @@ const SINGLE_STEPS = 60;
 /** `sqlite` (what `npm start` runs) or `memory` (no disk writes: isolates the worker's own cost). */
 const SERVER = flag('server', 'sqlite');
 
-const median = (values: number[]) => percentile(values, 0.5);
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 /** A different day of the Twitter trace per pipeline, damped as IPA did. */

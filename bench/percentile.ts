@@ -4,3 +4,5 @@ export function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
+
+export const median = (values: readonly number[]) => percentile(values, 0.5);

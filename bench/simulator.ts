@@ -28,6 +28,7 @@ import { RandomVariates } from '../src/simulator/randomVariates.js';
 import { ServiceTable } from '../src/simulator/serviceTime.js';
 import { simulatePolicies } from '../src/simulator/simulation.js';
 import { stagePlansOf } from '../src/simulator/stagePlans.js';
+import { median } from './percentile.js';
 
 /** Timed runs per measurement (the median is printed), after one untimed warm-up run. */
 const REPS = 3;
@@ -198,11 +199,6 @@ function naive(w: Workload): Outcome {
 
 const sameOutcome = (a: Outcome, b: Outcome) =>
   a.completed === b.completed && a.dropped === b.dropped && Math.abs(a.meanLatencyMs - b.meanLatencyMs) <= 1e-9 * a.meanLatencyMs;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
 
 /** Median wall time (ms) of REPS runs after a warm-up, and the last run's outcome. */
 function timed(run: (w: Workload) => Outcome, w: Workload): { ms: number; outcome: Outcome } {
