@@ -1,3 +1,5 @@
+import { grown } from './grown.js';
+
 /**
  * A binary min-heap of timed events in parallel typed arrays: an event is (time, kind, id), with
  * no object per event, so a run of millions of batches allocates only when the heap grows.
@@ -82,14 +84,8 @@ export class EventQueue {
 
   private grow(): void {
     const capacity = this.times.length * 2;
-    const times = new Float64Array(capacity);
-    const kinds = new Uint8Array(capacity);
-    const ids = new Int32Array(capacity);
-    times.set(this.times);
-    kinds.set(this.kinds);
-    ids.set(this.ids);
-    this.times = times;
-    this.kinds = kinds;
-    this.ids = ids;
+    this.times = grown(this.times, capacity);
+    this.kinds = grown(this.kinds, capacity);
+    this.ids = grown(this.ids, capacity);
   }
 }

@@ -1,5 +1,6 @@
 import type { PasMethod } from '../model/pipelineSpec.js';
 import { EventQueue } from './eventQueue.js';
+import { grown } from './grown.js';
 import { RandomVariates } from './randomVariates.js';
 import { type SecondSeries, SecondStats } from './secondStats.js';
 import { ServiceTable, type ServiceTime } from './serviceTime.js';
@@ -384,10 +385,8 @@ export class PipelineSimulator {
     let stack = this.idle[s] as Int32Array;
     const top = this.idleTop[s] as number;
     if (top === stack.length) {
-      const grown = new Int32Array(stack.length * 2);
-      grown.set(stack);
-      this.idle[s] = grown;
-      stack = grown;
+      stack = grown(stack, stack.length * 2);
+      this.idle[s] = stack;
     }
     stack[top] = server;
     this.idleTop[s] = top + 1;
@@ -412,11 +411,12 @@ export class PipelineSimulator {
     const queue = this.queues[s] as Int32Array;
     const length = this.queueLength[s] as number;
     const head = this.queueHead[s] as number;
-    const grown = new Int32Array(queue.length * 2);
-    for (let i = 0; i < length; i++) grown[i] = queue[(head + i) & (queue.length - 1)] as number;
-    this.queues[s] = grown;
+    // Unwound from the ring, so the copy starts at its head.
+    const next = new Int32Array(queue.length * 2);
+    for (let i = 0; i < length; i++) next[i] = queue[(head + i) & (queue.length - 1)] as number;
+    this.queues[s] = next;
     this.queueHead[s] = 0;
-    return grown;
+    return next;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -496,19 +496,12 @@ export class PipelineSimulator {
 
   private growServers(): void {
     const capacity = this.serverStage.length * 2;
-    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
-      const next = new (a.constructor as new (n: number) => T)(capacity);
-      next.set(a);
-      return next;
-    };
-    this.serverStage = grow(this.serverStage);
-    this.serverPlan = grow(this.serverPlan);
-    this.serverState = grow(this.serverState);
-    this.serverRetireAt = grow(this.serverRetireAt);
-    this.serverBatch = grow(this.serverBatch);
-    const members = new Int32Array(capacity * this.maxBatch);
-    members.set(this.members);
-    this.members = members;
+    this.serverStage = grown(this.serverStage, capacity);
+    this.serverPlan = grown(this.serverPlan, capacity);
+    this.serverState = grown(this.serverState, capacity);
+    this.serverRetireAt = grown(this.serverRetireAt, capacity);
+    this.serverBatch = grown(this.serverBatch, capacity);
+    this.members = grown(this.members, capacity * this.maxBatch);
   }
 
   // -------------------------------------------------------------------------------------------

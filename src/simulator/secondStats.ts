@@ -1,4 +1,5 @@
 import { nearestRank } from '../nearestRank.js';
+import { grown } from './grown.js';
 
 /** What a simulation yields per simulated second t, i.e. for events in [t, t + 1) s. */
 export interface SecondSeries {
@@ -23,12 +24,6 @@ export interface SecondSeries {
   cost: Float64Array;
   /** Replicas able to serve at the end of the second (ready, not yet gone), all stages together. */
   readyReplicas: Int32Array;
-}
-
-function grown<T extends Int32Array | Float64Array>(array: T, capacity: number): T {
-  const next = new (array.constructor as new (n: number) => T)(capacity);
-  next.set(array);
-  return next;
 }
 
 /** Per-second counters in growable typed arrays; the simulator closes each second once. */
