@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { table } from '../src/cli/table.js';
 import type { ForecastMethod } from '../src/forecast/forecast.js';
 import { DEFAULT_MODEL_DIR } from '../src/forecast/forecast.js';
 import { Forecaster } from '../src/forecast/forecaster.js';
@@ -14,7 +15,7 @@ import { tfBackend } from '../src/forecast/tf.js';
 import { loadTrace, splits } from '../src/forecast/trace.js';
 import { predictBatch } from '../src/forecast/train.js';
 import { chunkMaxima } from '../src/forecast/window.js';
-import { percentile } from './percentile.js';
+import { median, percentile } from './percentile.js';
 
 const CALLS = 2000;
 const WARMUP = 200;
@@ -38,19 +39,19 @@ async function main(): Promise<void> {
       call(w);
       times.push(performance.now() - t0);
     }
-    return { median: percentile(times, 0.5), p99: percentile(times, 0.99) };
+    return { median: median(times), p99: percentile(times, 0.99) };
   };
   const previous = timed((w) => predictBatch(model, Float32Array.from(chunkMaxima(w, w.length)), 1, scaling));
   const rows: string[][] = [];
   for (const method of ['lstm', 'reactive', 'max', 'mean'] as ForecastMethod[]) {
-    const { median, p99 } = timed((w) => forecaster.predict(w, method));
+    const run = timed((w) => forecaster.predict(w, method));
     const lstm = method === 'lstm';
     rows.push([
       method,
-      median.toFixed(4),
-      p99.toFixed(4),
-      lstm ? (median <= 1 ? 'met' : 'missed') : '-',
-      lstm ? `${(previous.median / median).toFixed(1)}×` : '-',
+      run.median.toFixed(4),
+      run.p99.toFixed(4),
+      lstm ? (run.median <= 1 ? 'met' : 'missed') : '-',
+      lstm ? `${(previous.median / run.median).toFixed(1)}×` : '-',
     ]);
   }
   rows.push([
@@ -61,12 +62,8 @@ async function main(): Promise<void> {
     '1.0×',
   ]);
   const header = ['method', 'median ms', 'p99 ms', 'goal ≤ 1 ms', 'speed-up over tfjs'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
-  const line = (r: string[]) =>
-    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] as number) : cell.padStart(widths[c] as number))).join('  ');
   console.log(`\n${CALLS} calls per method after ${WARMUP} warm-up calls\n`);
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
+  console.log(table(header, rows));
 }
 
 await main();
