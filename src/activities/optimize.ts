@@ -1,6 +1,6 @@
 import { profileSetByVersion } from '../io/load.js';
 import type { Config } from '../model/config.js';
-import type { Decision } from '../model/decision.js';
+import type { Baseline, Decision } from '../model/decision.js';
 import type { Settings } from '../model/decisionRecord.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import { optimize as optimizeProblem } from '../optimizer/decide.js';
@@ -14,6 +14,10 @@ export interface OptimizeInput {
   settings: Settings;
   /** The running config: among equally good configs the optimizer keeps it. */
   current?: Config;
+  /** Constrain the optimizer like a baseline; `static` evaluates `current` as it runs. */
+  baseline?: Baseline;
+  /** Compute binding constraints and alternatives (a few more solves). Default true. */
+  explain?: boolean;
 }
 
 /** The best config for the load under the settings in force, with its explanation. */
@@ -25,6 +29,10 @@ export async function optimize(input: OptimizeInput): Promise<Decision> {
       objective: { alpha, beta, gamma },
       pas: accuracy,
     });
-    return optimizeProblem(problem, input.current ? { current: input.current } : {});
+    return optimizeProblem(problem, {
+      ...(input.current ? { current: input.current } : {}),
+      ...(input.baseline ? { baseline: input.baseline } : {}),
+      ...(input.explain !== undefined ? { explain: input.explain } : {}),
+    });
   });
 }

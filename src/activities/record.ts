@@ -1,5 +1,6 @@
 import { log } from '../log.js';
 import { recordMetrics } from '../metrics.js';
+import { configLabel, decisionLine } from '../model/decisionLine.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
 
 /**
@@ -18,17 +19,23 @@ export async function record(decision: DecisionRecord): Promise<DecisionRecord> 
 
 function publish(decision: DecisionRecord): void {
   recordMetrics(decision);
-  const config = decision.config?.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(', ');
+  const config = decision.config && configLabel(decision.config);
+  // The fields sit in one object: JSON logs carry them whole, a terminal shows the line only.
   log.info(
     {
-      decisionId: decision.id,
-      pipeline: decision.pipeline,
-      outcome: decision.outcome,
-      load: decision.forecast?.provisioned,
-      slaMs: decision.settings.slaMs,
-      ...(config ? { config } : {}),
-      ...(decision.reason ? { reason: decision.reason } : {}),
+      decision: {
+        id: decision.id,
+        pipeline: decision.pipeline,
+        step: decision.step,
+        trigger: decision.trigger,
+        outcome: decision.outcome,
+        load: decision.forecast?.provisioned,
+        slaMs: decision.settings.slaMs,
+        ...(decision.predicted ? { latencyMs: decision.predicted.latencyMs } : {}),
+        ...(config ? { config } : {}),
+        ...(decision.reason ? { reason: decision.reason } : {}),
+      },
     },
-    'decision',
+    `${decision.pipeline} ${decisionLine(decision)}`,
   );
 }

@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { log } from '../log.js';
+import { configLabel } from '../model/decisionLine.js';
 import type { ApplyOutcome } from '../model/decisionRecord.js';
 import { type Classified, FAILURE_TYPES } from '../model/failureTypes.js';
 import type { Actuator, ApplyRequest } from './actuator.js';
@@ -35,7 +36,7 @@ export class DryRunActuator implements Actuator {
   async apply({ decisionId, pipeline, config }: ApplyRequest): Promise<ApplyOutcome> {
     const ids = await this.ids();
     if (ids.has(decisionId)) return { actuator: 'dry-run', status: 'unchanged', detail: `decision ${decisionId} was already applied` };
-    const summary = config.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(', ');
+    const summary = configLabel(config);
     if (this.file) {
       const line = `${JSON.stringify({ decisionId, pipeline, at: new Date().toISOString(), config })}\n`;
       await mkdir(dirname(this.file), { recursive: true })

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { readJsonFile } from '../io/jsonFile.js';
 import { resolvePipelineSpec } from '../io/load.js';
 import { type AdaptInputFields, forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
-import type { DecisionRecord } from '../model/decisionRecord.js';
 import { TASK_QUEUES } from '../taskQueues.js';
 import { readDecisions } from '../temporal/decisionHistory.js';
 import {
@@ -18,9 +17,10 @@ import {
   updateSla,
 } from '../workflows/adaptPipeline.js';
 import { IpaPipeline, IpaSlaMs } from '../workflows/searchAttributes.js';
+import { renderRecords, renderStatus } from './adaptView.js';
 import { withClient } from './client.js';
+import { ipaCommand } from './commandHints.js';
 import { flagError, numberFlag, oneOf, positiveIntFlag, positiveNumberFlag } from './flags.js';
-import { formatNumber, table } from './table.js';
 
 interface StartFlags {
   pipeline?: string;
@@ -83,32 +83,6 @@ async function inputFromFlags(flags: StartFlags): Promise<AdaptInputFields> {
   return input as AdaptInputFields;
 }
 
-function stageSummary(record: DecisionRecord): string {
-  return record.config?.stages.map((s) => `${s.stage}=${s.variant}/${s.shape} b${s.batch}×${s.replicas}`).join(' ') ?? '–';
-}
-
-function renderRecords(records: DecisionRecord[]): string {
-  return table(
-    ['step', 'at', 'trigger', 'load', 'λ̂', 'method', 'SLA', 'outcome', 'config', 'PAS', 'cost', 'latency', 'solve ms', 'reason'],
-    records.map((r) => [
-      r.step,
-      r.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      r.trigger,
-      r.observed?.last ?? '–',
-      r.forecast?.provisioned ?? '–',
-      r.forecast?.method ?? '–',
-      r.settings.slaMs,
-      r.outcome,
-      stageSummary(r),
-      r.predicted ? Number(r.predicted.pas.toFixed(4)) : '–',
-      r.predicted?.cost ?? '–',
-      r.predicted ? Number(r.predicted.latencyMs.toFixed(1)) : '–',
-      r.solver?.timeMs ?? '–',
-      r.reason ?? '',
-    ]),
-  );
-}
-
 function print(value: unknown, json: boolean | undefined, text: () => string): void {
   process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
 }
@@ -163,9 +137,9 @@ export function registerAdaptCommand(program: Command): void {
       process.stdout.write(
         [
           `started ${handle.workflowId} (run ${handle.firstExecutionRunId})`,
-          `  status:    ipa adapt status ${workflowId}`,
-          `  decisions: ipa adapt decisions --workflow-id ${workflowId}`,
-          `  SLA:       ipa adapt sla ${workflowId} 200`,
+          `  status:    ${await ipaCommand(`adapt status ${workflowId}`)}`,
+          `  decisions: ${await ipaCommand(`adapt decisions --workflow-id ${workflowId}`)}`,
+          `  SLA:       ${await ipaCommand(`adapt sla ${workflowId} 200`)}`,
           '',
         ].join('\n'),
       );
@@ -238,23 +212,7 @@ export function registerAdaptCommand(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const s = await withClient((client) => client.workflow.getHandle(id).query(status));
-      print(s, opts.json, () =>
-        [
-          `${s.pipeline}: step ${s.step} (run ${s.run}), ${s.paused ? 'paused' : `every ${s.intervalSeconds} s`}, profiles ${s.profiles}`,
-          `SLA ${s.settings.slaMs} ms; α ${s.settings.alpha}, β ${s.settings.beta}, γ ${s.settings.gamma}, PAS ${s.settings.accuracy}`,
-          `counters: ${Object.entries(s.counters)
-            .map(([k, v]) => `${k} ${formatNumber(v)}`)
-            .join(', ')}`,
-          s.current
-            ? table(
-                ['stage', 'variant', 'shape', 'batch', 'replicas'],
-                s.current.stages.map((c) => [c.stage, c.variant, c.shape, c.batch, c.replicas]),
-              )
-            : 'no config applied yet',
-          ...(s.lastDecision ? ['last decision:', renderRecords([s.lastDecision])] : []),
-          ...s.ignored.map((i) => `ignored ${i.signal} at ${i.at}: ${i.reason}`),
-        ].join('\n'),
-      );
+      print(s, opts.json, () => renderStatus(s));
     });
 
   adapt

@@ -6,6 +6,7 @@ import type { TemporalSettings } from '../temporal/connection.js';
 import { adaptPipeline } from '../workflows/adaptPipeline.js';
 import { IpaPipeline } from '../workflows/searchAttributes.js';
 import { withClient } from './client.js';
+import { ipaCommand } from './commandHints.js';
 
 export const DEMO_WORKFLOW_ID = 'demo-video';
 
@@ -40,6 +41,6 @@ export async function startDemo(settings: TemporalSettings, uiUrl: string | unde
   }
   process.stderr.write(
     `  Demo: ${uiUrl ? `${uiUrl}/namespaces/${settings.namespace}/workflows/${DEMO_WORKFLOW_ID}` : DEMO_WORKFLOW_ID}  (a decision every 10 s; --no-demo turns it off)\n` +
-      `        npx ipa adapt decisions --workflow-id ${DEMO_WORKFLOW_ID} --table\n\n`,
+      `        ${await ipaCommand(`adapt decisions --workflow-id ${DEMO_WORKFLOW_ID}`)}\n\n`,
   );
 }

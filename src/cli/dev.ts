@@ -5,7 +5,8 @@ import { defaultStateDir } from '../paths.js';
 import { parseQueueNames } from '../taskQueues.js';
 import { findTemporalCli } from '../temporal/cliBinary.js';
 import { temporalSettingsFromEnv } from '../temporal/connection.js';
-import { startDevServer } from '../temporal/devServer.js';
+import { DevServerInUseError, liveDevServer, startDevServer } from '../temporal/devServer.js';
+import { ipaCommand } from './commandHints.js';
 import { DEMO_WORKFLOW_ID, startDemo } from './demo.js';
 import { portFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
@@ -20,6 +21,7 @@ interface DevOptions {
   metricsPort: string;
   metrics: boolean;
   demo: boolean;
+  attach: boolean;
 }
 
 /**
@@ -35,16 +37,29 @@ async function dev(opts: DevOptions): Promise<void> {
     await serveQueues(remote, queues, stop, metricsOptions(opts));
     return;
   }
+  const stateDir = resolve(opts.stateDir);
+  const live = await liveDevServer(stateDir);
+  if (live) {
+    if (!opts.attach) throw new DevServerInUseError(stateDir, live);
+    log.info({ address: live.address, ownerPid: live.ownerPid }, 'attaching to the running dev server: starting only the worker');
+    // The owner's worker holds the default metrics port.
+    const metrics = opts.metrics ? { metricsPort: 0 } : {};
+    await serveQueues({ address: live.address, namespace: 'default' }, queues, stop, metrics);
+    return;
+  }
   const binary = await findTemporalCli();
   const server = await startDevServer({
     binary,
-    stateDir: resolve(opts.stateDir),
+    stateDir,
     ip: opts.ip,
     port: portFlag('--port', opts.port),
     uiPort: portFlag('--ui-port', opts.uiPort),
   });
   log.info({ address: server.address, db: server.dbFile, serverLog: server.logFile, serverPid: server.pid }, 'Temporal dev server ready');
-  process.stderr.write(`\n  Temporal Web UI: ${server.uiUrl}\n  Temporal address: ${server.address}  (Ctrl-C stops both)\n\n`);
+  process.stderr.write(
+    `\n  Temporal Web UI: ${server.uiUrl}\n  Temporal address: ${server.address}  (Ctrl-C stops both)\n` +
+      `  temporal and ipa on PATH in another shell: eval "$(${await ipaCommand('shellenv')})"\n\n`,
+  );
   let failure: Error | undefined;
   let stopping = false;
   const serverDied = server.exited.then((code) => {
@@ -71,6 +86,7 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
     .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
+    .option('--attach', 'when an `ipa dev` already runs the server of --state-dir, run only a worker against it')
     .option('--no-demo', `do not start the demo loop (${DEMO_WORKFLOW_ID}: the video pipeline on the bursty trace, simulated actuator)`)
     .addHelpText(
       'after',

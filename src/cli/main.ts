@@ -9,18 +9,21 @@ import { registerPingCommand } from './ping.js';
 import { registerProfileCommand } from './profile.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerSetupCommand } from './setup.js';
+import { registerShellenvCommand } from './shellenv.js';
 import { registerSimulateCommand } from './simulate.js';
 import { registerWorkerCommand } from './worker.js';
 
 const program = new Command('ipa')
   .description('Inference pipeline adaptation: per pipeline, the most accurate config for the cost under a latency SLA')
   .version(ipaVersion)
-  .option('--pretty', 'human-readable logs instead of JSON lines')
+  .option('--pretty', 'human-readable log lines (the default when stdout is a terminal)')
+  .option('--json-logs', 'JSON log lines (the default when stdout is not a terminal)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.IPA_LOG_LEVEL ?? 'info')
   .showHelpAfterError()
   .hook('preAction', (cmd) => {
-    const { pretty, logLevel } = cmd.optsWithGlobals() as { pretty?: boolean; logLevel: string };
-    configureLogger({ ...(pretty !== undefined ? { pretty } : {}), level: logLevel });
+    const { pretty, jsonLogs, logLevel } = cmd.optsWithGlobals() as { pretty?: boolean; jsonLogs?: boolean; logLevel: string };
+    const format = jsonLogs ? 'json' : pretty ? 'human' : undefined;
+    configureLogger({ ...(format ? { format } : {}), level: logLevel });
   });
 
 registerDevCommand(program);
@@ -32,6 +35,7 @@ registerPingCommand(program);
 registerProfileCommand(program);
 registerProfilesCommand(program);
 registerSetupCommand(program);
+registerShellenvCommand(program);
 registerSimulateCommand(program);
 
 try {

@@ -7,6 +7,7 @@ import { type ProfilingRequestFields, parseProfilingRequest } from '../model/pro
 import { TASK_QUEUES } from '../taskQueues.js';
 import { type ProfilingProgress, type ProfilingResult, profilePipeline, progress } from '../workflows/profilePipeline.js';
 import { withClient } from './client.js';
+import { temporalCommand } from './commandHints.js';
 import { flagError, numberFlag, oneOf, positiveIntFlag, positiveNumberFlag } from './flags.js';
 import { progressBar } from './progress.js';
 import { table } from './table.js';
@@ -221,7 +222,8 @@ async function schedule(flags: RequestFlags & { cron: string[]; scheduleId?: str
       process.stdout.write(`updated schedule ${scheduleId} (${flags.cron.join('; ')})\n`);
     }
     process.stdout.write(
-      `  run now:  temporal schedule trigger --schedule-id ${scheduleId}\n  inspect:  temporal schedule describe --schedule-id ${scheduleId}\n`,
+      `  run now:  ${await temporalCommand(`schedule trigger --schedule-id ${scheduleId}`)}\n` +
+        `  inspect:  ${await temporalCommand(`schedule describe --schedule-id ${scheduleId}`)}\n`,
     );
   });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ensureTestbed } from '../profiling/testbed.js';
+import { chromiumVersion, findChromium } from '../setup/chromium.js';
 import { etcdVersion, findKubernetesBinaries } from '../setup/kubernetes.js';
 import { findKustomize } from '../setup/kustomize.js';
 import { findPrometheus, prometheusVersion } from '../setup/prometheus.js';
@@ -10,7 +11,7 @@ export function registerSetupCommand(program: Command): void {
     .command('setup')
     .description(
       'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, Prometheus, ' +
-        'etcd, Kubernetes binaries and kustomize for the test control plane, the MLServer testbed) and print where they are',
+        'etcd, Kubernetes binaries and kustomize for the test control plane, the MLServer testbed, Chromium for the Web UI test) and print where they are',
     )
     .action(async () => {
       const temporal = await findTemporalCli();
@@ -33,5 +34,7 @@ export function registerSetupCommand(program: Command): void {
       process.stdout.write(
         `testbed: ${testbed.mlserver} serving ${testbed.variants.map((v) => v.name).join(', ')} from ${testbed.modelsDir}\n`,
       );
+      const chromium = await findChromium();
+      process.stdout.write(`chromium: ${chromium} (${await chromiumVersion(chromium)})\n`);
     });
 }

@@ -5,8 +5,9 @@ import { serveMetrics } from '../metrics.js';
 import { parseQueueNames, QUEUE_NAMES, type QueueName } from '../taskQueues.js';
 import { connectClient, connectWorker, type TemporalSettings, temporalSettingsFromEnv } from '../temporal/connection.js';
 import { installRuntime } from '../temporal/runtime.js';
-import { ensureSearchAttributes, searchAttributeCommands } from '../temporal/searchAttributes.js';
+import { ensureSearchAttributes, searchAttributeCreateArgs } from '../temporal/searchAttributes.js';
 import { createWorkers, runWorkers } from '../worker.js';
+import { temporalCommand } from './commandHints.js';
 import { numberFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
 
@@ -58,9 +59,10 @@ async function trySearchAttributes(settings: TemporalSettings): Promise<void> {
       await client.close();
     }
   } catch (err) {
+    const commands = await Promise.all(searchAttributeCreateArgs(settings.namespace).map(temporalCommand));
     log.warn(
-      { err: (err as Error).message, commands: searchAttributeCommands(settings.namespace) },
-      'could not check the search attributes IpaPipeline and IpaSlaMs; register them once by hand',
+      { err: (err as Error).message, commands },
+      `could not check the search attributes IpaPipeline and IpaSlaMs; register them once by hand:\n  ${commands.join('\n  ')}`,
     );
   }
 }

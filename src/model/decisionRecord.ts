@@ -69,6 +69,9 @@ export interface DecisionRecord {
   solver?: { method: SolverMethod; status: 'optimal' | 'infeasible'; timeMs: number };
   explanation?: string;
   apply?: ApplyOutcome;
-  /** Why nothing changed, why the problem was infeasible, or what failed. */
+  /**
+   * Why nothing changed, why the problem was infeasible, or what failed; for an applied or
+   * fallback config, each changed stage old → new and the constraint or gain behind it.
+   */
   reason?: string;
 }

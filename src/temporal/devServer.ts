@@ -34,18 +34,78 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** What `ipa dev` writes in its state dir while it runs: who owns the server there, and where it answers. */
+export interface DevServerOwner {
+  /** The `ipa dev` process that started the server and stops it on exit. */
+  ownerPid: number;
+  /** When the owner started (clock ticks since boot): a pid reused by another process does not match. */
+  ownerStartedAt: string;
+  serverPid: number;
+  address: string;
+  uiUrl?: string;
+}
+
+const ownerFile = (stateDir: string) => join(stateDir, 'dev-server.json');
+
+async function readOwner(stateDir: string): Promise<DevServerOwner | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(ownerFile(stateDir), 'utf8')) as DevServerOwner;
+    return Number.isInteger(owner.serverPid) && Number.isInteger(owner.ownerPid) ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function cmdlineOf(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+}
+
+/** Field 22 of /proc/PID/stat, after the command name (which may hold spaces and parentheses). */
+async function startTimeOf(pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+/** The server of this state dir, when its process is still the one that runs on our SQLite file. */
+async function runningServer(stateDir: string): Promise<DevServerOwner | undefined> {
+  const owner = await readOwner(stateDir);
+  if (!owner || !isAlive(owner.serverPid)) return undefined;
+  return (await cmdlineOf(owner.serverPid)).includes(join(stateDir, 'temporal.db')) ? owner : undefined;
+}
+
+/** The server of this state dir while the `ipa dev` that owns it is alive: a second `ipa dev` must leave it alone. */
+export async function liveDevServer(stateDir: string): Promise<DevServerOwner | undefined> {
+  const server = await runningServer(stateDir);
+  if (!server || !isAlive(server.ownerPid)) return undefined;
+  return (await startTimeOf(server.ownerPid)) === server.ownerStartedAt ? server : undefined;
+}
+
 /**
  * A previous `ipa dev` killed with SIGKILL leaves its server running on our SQLite file; a second
- * server on the same file would fail or corrupt it, so that orphan is stopped first.
+ * server on the same file would fail or corrupt it, so that orphan is stopped first. A server
+ * whose owner is alive is not an orphan: starting beside it is refused.
  */
-async function stopOrphan(pidFile: string, dbFile: string): Promise<void> {
-  const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
-  if (!Number.isInteger(pid) || !isAlive(pid)) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.split('\0').includes(dbFile)) return;
-  log.warn({ pid, dbFile }, 'stopping a Temporal dev server left behind by an earlier run');
-  process.kill(pid, 'SIGTERM');
-  if (!(await waitGroupGone(pid, 15_000))) process.kill(pid, 'SIGKILL');
+async function stopOrphan(stateDir: string): Promise<void> {
+  const live = await liveDevServer(stateDir);
+  if (live) throw new DevServerInUseError(stateDir, live);
+  const orphan = await runningServer(stateDir);
+  if (!orphan) return;
+  log.warn({ serverPid: orphan.serverPid, stateDir }, 'stopping a Temporal dev server left behind by an earlier run');
+  process.kill(orphan.serverPid, 'SIGTERM');
+  if (!(await waitGroupGone(orphan.serverPid, 15_000))) process.kill(orphan.serverPid, 'SIGKILL');
+}
+
+export class DevServerInUseError extends Error {
+  constructor(
+    readonly stateDir: string,
+    readonly owner: DevServerOwner,
+  ) {
+    super(
+      `a Temporal dev server already runs on ${stateDir}: ${owner.address}${owner.uiUrl ? `, Web UI ${owner.uiUrl}` : ''}, ` +
+        `owned by ipa dev pid ${owner.ownerPid}; left as it is (use --attach to run only a worker against it)`,
+    );
+    this.name = 'DevServerInUseError';
+  }
 }
 
 async function tail(file: string, lines = 20): Promise<string> {
@@ -88,8 +148,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   await mkdir(options.stateDir, { recursive: true });
   const dbFile = join(options.stateDir, 'temporal.db');
   const logFile = join(options.stateDir, 'temporal.log');
-  const pidFile = join(options.stateDir, 'temporal.pid');
-  await stopOrphan(pidFile, dbFile);
+  await stopOrphan(options.stateDir);
 
   // WAL with synchronous=NORMAL: a killed server loses nothing, only a crash of the machine may
   // lose the last transactions; it takes an fsync off every history write, which bounds how
@@ -106,17 +165,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // and the server after it, so the worker never loses its server mid-shutdown.
   const server = startProcessGroup(options.binary, args, { cwd: process.cwd(), env: process.env, logFile });
   const pid = server.pgid;
-  await writeFile(pidFile, String(pid));
+  const uiUrl = options.headless ? undefined : `http://${ip}:${uiPort}`;
+  const owner: DevServerOwner = {
+    ownerPid: process.pid,
+    ownerStartedAt: await startTimeOf(process.pid),
+    serverPid: pid,
+    address,
+    ...(uiUrl ? { uiUrl } : {}),
+  };
+  await writeFile(ownerFile(options.stateDir), `${JSON.stringify(owner)}\n`);
+  const forget = () => rm(ownerFile(options.stateDir), { force: true });
   const stop = async () => {
     await server.stop(15_000);
-    await rm(pidFile, { force: true });
+    await forget();
   };
 
-  const uiUrl = options.headless ? undefined : `http://${ip}:${uiPort}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (server.hasExited()) {
-      await rm(pidFile, { force: true });
+      await forget();
       throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await tail(logFile)}`);
     }
     if ((await probeFrontend(address, namespace)) && (!uiUrl || (await probeUi(uiUrl)))) break;

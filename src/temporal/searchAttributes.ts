@@ -17,9 +17,9 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 /** The CLI spells types in camel case: KEYWORD_LIST → KeywordList. */
 const cliType = (type: string) => type.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
 
-/** What a user runs to register them on a cluster where ipa may not (Temporal Cloud: use the UI or tcld). */
-export function searchAttributeCommands(namespace: string): string[] {
+/** The `temporal` arguments a user runs to register them where ipa may not (Temporal Cloud: use the UI or tcld). */
+export function searchAttributeCreateArgs(namespace: string): string[] {
   return SEARCH_ATTRIBUTE_KEYS.map(
-    (key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key.type)}`,
+    (key) => `operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key.type)}`,
   );
 }

@@ -6,6 +6,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  type LocalActivityOptions,
   log,
   proxyActivities,
   proxyLocalActivities,
@@ -20,9 +21,11 @@ import type { PreparedPipeline } from '../activities/preparePipeline.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
 import { configOf, type Decision } from '../model/decision.js';
+import { decisionLine } from '../model/decisionLine.js';
 import type { ApplyOutcome, DecisionRecord, ForecastSummary, Settings, WindowSummary } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
 import { roundTo } from '../roundTo.js';
+import { adaptDetails } from './currentDetails.js';
 import { failureMessage } from './failureMessage.js';
 import { IpaPipeline, IpaSlaMs } from './searchAttributes.js';
 import {
@@ -112,10 +115,16 @@ const { observe } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
 });
-const { recommend, record } = proxyLocalActivities<Activities>({
+const stepOptions: LocalActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: activityFailureTypes },
-});
+};
+const { recommend } = proxyLocalActivities<Activities>(stepOptions);
+/**
+ * record, with the decision in one line as the summary of its marker: the Web UI shows the
+ * summary on the event before the marker's internals (seq, attempt, times) and the full record.
+ */
+const record = (rec: DecisionRecord) => proxyLocalActivities<Activities>({ ...stepOptions, summary: decisionLine(rec) }).record(rec);
 // A rollout may take minutes; transient API errors are retried, refusals are not.
 const { apply } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
@@ -158,21 +167,6 @@ function sameConfig(a: Config | undefined, b: Config): boolean {
       );
     })
   );
-}
-
-function details(pipeline: string, carry: AdaptCarry): string {
-  const last = carry.recent[carry.recent.length - 1];
-  const rows = (carry.current?.stages ?? []).map((s) => `| ${s.stage} | ${s.variant} | ${s.shape} | ${s.batch} | ${s.replicas} |`);
-  return [
-    `**${pipeline}** · SLA ${carry.settings.slaMs} ms · step ${carry.step}${carry.paused ? ' · paused' : ''}`,
-    last
-      ? `last: ${last.outcome} at ${last.at}, λ̂ ${last.forecast?.provisioned ?? '–'} rps${last.reason ? ` (${last.reason})` : ''}`
-      : 'no decision yet',
-    '',
-    '| stage | variant | shape | batch | replicas |',
-    '|---|---|---|---|---|',
-    ...rows,
-  ].join('\n');
 }
 
 /**
@@ -260,7 +254,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       // history, and `decisions` still answers from the workflow's memory.
       log.warn(`record ${rec.id}: ${failureMessage(err)}`);
     }
-    setCurrentDetails(details(spec.name, carry));
+    setCurrentDetails(adaptDetails(spec.name, carry));
     return rec;
   };
 
@@ -289,8 +283,14 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
 
     let decision: Decision;
     let forecastSummary: ForecastSummary;
+    let changeReason: string | undefined;
+    const previous = carry.recent[carry.recent.length - 1];
     try {
-      ({ decision, forecast: forecastSummary } = await recommend({
+      ({
+        decision,
+        forecast: forecastSummary,
+        changeReason,
+      } = await recommend({
         window: observation.loads,
         method,
         provision: options.provision,
@@ -298,6 +298,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
         profiles: base.profiles,
         settings: base.settings,
         ...(carry.current ? { current: carry.current } : {}),
+        ...(previous ? { previousSettings: previous.settings } : {}),
       }));
     } catch (err) {
       return {
@@ -354,7 +355,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
         ...outcomeParts,
         outcome: decision.feasible ? 'applied' : 'fallback',
         apply: applied,
-        ...(reason ? { reason } : {}),
+        ...(reason || changeReason ? { reason: changeReason ? join(reason, changeReason) : reason } : {}),
       };
     } catch (err) {
       carry.counters.applyFailures += 1;
@@ -369,38 +370,61 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     }
   };
 
-  setHandler(setSla, (payload) => {
-    const problems = slaProblems(payload);
-    if (problems.length > 0) return ignore('setSla', problems);
-    carry.settings = { ...carry.settings, slaMs: payload.slaMs };
-    publishSearchAttributes();
-    wake = 'signal';
-  });
-  setHandler(setObjective, (payload) => {
-    const problems = objectiveProblems(payload);
-    if (problems.length > 0) return ignore('setObjective', problems);
-    carry.settings = { ...carry.settings, ...payload };
-    wake = 'signal';
-  });
-  setHandler(pause, () => {
-    carry.paused = true;
-    setCurrentDetails(details(spec.name, carry));
-  });
-  setHandler(resume, () => {
-    if (!carry.paused) return;
-    carry.paused = false;
-    wake = 'resume';
-  });
-  setHandler(reloadProfiles, async (payload) => {
-    const problems = reloadProblems(payload);
-    if (problems.length > 0) return ignore('reloadProfiles', problems);
-    try {
-      prepared.profiles = await resolveProfiles({ spec, ...(payload?.version ? { ref: payload.version } : {}) });
+  setHandler(
+    setSla,
+    (payload) => {
+      const problems = slaProblems(payload);
+      if (problems.length > 0) return ignore('setSla', problems);
+      carry.settings = { ...carry.settings, slaMs: payload.slaMs };
+      publishSearchAttributes();
       wake = 'signal';
-    } catch (err) {
-      ignore('reloadProfiles', [failureMessage(err)]);
-    }
-  });
+    },
+    { description: 'Sets the latency SLA, {"slaMs": 200}: the loop decides again at once (or on resume when paused).' },
+  );
+  setHandler(
+    setObjective,
+    (payload) => {
+      const problems = objectiveProblems(payload);
+      if (problems.length > 0) return ignore('setObjective', problems);
+      carry.settings = { ...carry.settings, ...payload };
+      wake = 'signal';
+    },
+    {
+      description:
+        'Sets the objective weights and PAS method, {"alpha", "beta", "gamma", "accuracy": "sum|average|multiply"}: the loop decides again at once.',
+    },
+  );
+  setHandler(
+    pause,
+    () => {
+      carry.paused = true;
+      setCurrentDetails(adaptDetails(spec.name, carry));
+    },
+    { description: 'Pauses the loop: no steps and no applies until resume; the running config stays.' },
+  );
+  setHandler(
+    resume,
+    () => {
+      if (!carry.paused) return;
+      carry.paused = false;
+      wake = 'resume';
+    },
+    { description: 'Resumes a paused loop with a step at once.' },
+  );
+  setHandler(
+    reloadProfiles,
+    async (payload) => {
+      const problems = reloadProblems(payload);
+      if (problems.length > 0) return ignore('reloadProfiles', problems);
+      try {
+        prepared.profiles = await resolveProfiles({ spec, ...(payload?.version ? { ref: payload.version } : {}) });
+        wake = 'signal';
+      } catch (err) {
+        ignore('reloadProfiles', [failureMessage(err)]);
+      }
+    },
+    { description: 'Switches to another profile set, {"version": "SET"} (default: the newest of the spec\'s), and decides again at once.' },
+  );
   setHandler(
     updateSla,
     async (payload) => {
@@ -409,6 +433,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       return exclusive(() => step('update'));
     },
     {
+      description: 'Sets the latency SLA, {"slaMs": 150}, runs a step at once and returns its decision record; rejected while paused.',
       validator: (payload) => {
         const problems = slaProblems(payload);
         if (carry.paused) problems.push('the loop is paused: resume it first, or use the setSla signal to take effect on resume');
@@ -416,24 +441,33 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       },
     },
   );
-  setHandler(status, () => ({
-    pipeline: spec.name,
-    profiles: prepared.profiles,
-    settings: carry.settings,
-    paused: carry.paused,
-    step: carry.step,
-    run: carry.run,
-    intervalSeconds: options.intervalSeconds,
-    ...(carry.current ? { current: carry.current } : {}),
-    ...(carry.recent.length > 0 ? { lastDecision: carry.recent[carry.recent.length - 1] } : {}),
-    counters: carry.counters,
-    ignored: carry.ignored,
-    ...(carry.adoption ? { adoption: carry.adoption } : {}),
-  }));
-  setHandler(decisions, (query) => carry.recent.slice(-decisionsLimit(query, carry.recent.length)).reverse());
+  setHandler(
+    status,
+    () => ({
+      pipeline: spec.name,
+      profiles: prepared.profiles,
+      settings: carry.settings,
+      paused: carry.paused,
+      step: carry.step,
+      run: carry.run,
+      intervalSeconds: options.intervalSeconds,
+      ...(carry.current ? { current: carry.current } : {}),
+      ...(carry.recent.length > 0 ? { lastDecision: carry.recent[carry.recent.length - 1] } : {}),
+      counters: carry.counters,
+      ignored: carry.ignored,
+      ...(carry.adoption ? { adoption: carry.adoption } : {}),
+    }),
+    {
+      description:
+        'The loop now: pipeline, profile set, SLA and weights, paused, step, running config, last decision, counters, ignored signals.',
+    },
+  );
+  setHandler(decisions, (query) => carry.recent.slice(-decisionsLimit(query, carry.recent.length)).reverse(), {
+    description: 'The last decision records, newest first, {"limit": 20} (default: all kept, up to keepDecisions).',
+  });
 
   publishSearchAttributes();
-  setCurrentDetails(details(spec.name, carry));
+  setCurrentDetails(adaptDetails(spec.name, carry));
   const intervalMs = options.intervalSeconds * 1000;
   let stepsThisRun = 0;
   let trigger: DecisionRecord['trigger'] = carry.step === 0 ? 'start' : 'timer';

@@ -16,6 +16,7 @@ import { FAILURE_TYPES } from '../model/failureTypes.js';
 import type { FailedJob, ProfileJob, ProfilingRequestFields, VariantMeasurement } from '../model/profilingRun.js';
 import { TASK_QUEUES } from '../taskQueues.js';
 import { reloadProfiles } from './adaptPipeline.js';
+import { markdownText } from './currentDetails.js';
 import { failureMessage } from './failureMessage.js';
 import { profileVariant } from './profileVariant.js';
 
@@ -74,11 +75,14 @@ export async function profilePipeline(input: ProfilingRequestFields): Promise<Pr
   const plan = await planProfiling(input);
   const jobs: JobProgress[] = plan.jobs.map(({ stage, variant, shape, queue }) => ({ stage, variant, shape, queue, status: 'pending' }));
   const state: ProfilingProgress = { pipeline: plan.pipeline, total: jobs.length, done: 0, failed: 0, jobs };
-  setHandler(progress, () => state);
+  setHandler(progress, () => state, {
+    description:
+      'Profiling progress: per (stage, variant, shape) job its queue and status (pending, running, done, failed), and the profile set written.',
+  });
   const show = () =>
     setCurrentDetails(
       `Profiling **${plan.pipeline}** into profile set **${plan.name}**: ${state.done} of ${state.total} done, ${state.failed} failed\n\n` +
-        jobs.map((j) => `- ${j.variant} on ${j.shape} (${j.queue}): ${j.status}${j.error ? `: ${j.error}` : ''}`).join('\n'),
+        jobs.map((j) => `- ${j.variant} on ${j.shape} (${j.queue}): ${j.status}${j.error ? `: ${markdownText(j.error)}` : ''}`).join('\n'),
     );
   show();
 

@@ -111,36 +111,75 @@ describe('npm start', () => {
   });
 });
 
-describe('ipa dev after a crash', () => {
-  it('stops the Temporal server a killed run left behind and starts on the same state', async () => {
+describe('a second ipa dev on the same state dir', () => {
+  it('leaves a live server alone, attaches a worker when asked, and takes over only once the owner is gone', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ipa-crash-'));
     const port = await freePort();
     const uiPort = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, IPA_METRICS_PORT: '0' };
     delete env.TEMPORAL_ADDRESS;
     const args = ['bin/ipa.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir, '--no-demo'];
-    const first = startInGroup(process.execPath, args, { cwd: projectRoot, env });
-    const second = { run: undefined as Started | undefined };
+    const runs: Started[] = [];
+    const start = (...extra: string[]) => {
+      const run = startInGroup(process.execPath, [...args, ...extra], { cwd: projectRoot, env });
+      runs.push(run);
+      return run;
+    };
+    const pingThrough = async (id: string) => {
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      try {
+        const client = new Client({ connection });
+        return await client.workflow.execute(ping, { taskQueue: TASK_QUEUES.adapt, workflowId: id, args: [{}] });
+      } finally {
+        await connection.close();
+      }
+    };
     try {
-      const orphan = Number((await first.waitFor(/"serverPid":(\d+)/, 120_000))[1]);
+      const first = start();
+      const server = Number((await first.waitFor(/"serverPid":(\d+)/, 120_000))[1]);
       await first.waitFor(/"msg":"worker polling"/, 60_000);
+
+      // Same ports, same state dir, its owner alive: refused in one line, nothing touched.
+      const second = start();
+      assert.notEqual(await second.exited, 0, second.output());
+      const lines = second.output().trim().split('\n');
+      assert.equal(lines.length, 1, second.output());
+      assert.match(
+        lines[0] ?? '',
+        new RegExp(
+          `^ipa: a Temporal dev server already runs on ${stateDir}: 127\\.0\\.0\\.1:${port}, Web UI http://127\\.0\\.0\\.1:${uiPort}, owned by ipa dev pid ${first.child.pid}; .*--attach`,
+        ),
+      );
+      assert.doesNotMatch(second.output(), /left behind|stopping/);
+      assert.ok(isAlive(server) && !first.hasExited(), `the first ipa dev lost its server:\n${first.output()}`);
+      assert.equal((await pingThrough('after-second')).workflowQueue, 'ipa-adapt');
+
+      // --attach runs a worker against the owner's server and leaves it running on exit.
+      const attached = start('--attach');
+      await attached.waitFor(/attaching to the running dev server/, 60_000);
+      await attached.waitFor(/"msg":"worker polling"/, 60_000);
+      process.kill(attached.child.pid as number, 'SIGINT');
+      assert.equal(await attached.exited, 0, attached.output());
+      assert.ok(isAlive(server) && !first.hasExited(), 'an attached ipa dev stopped the server it did not start');
+      assert.equal((await pingThrough('after-attach')).workflowQueue, 'ipa-adapt');
+
+      // The owner SIGKILLed: its server is left behind, and the next ipa dev stops it and starts afresh.
       process.kill(first.child.pid as number, 'SIGKILL');
       await first.exited;
-      assert.ok(isAlive(orphan), 'the server outlives a SIGKILLed ipa dev (it is what this test is about)');
-
-      second.run = startInGroup(process.execPath, args, { cwd: projectRoot, env });
-      await second.run.waitFor(/left behind by an earlier run/, 60_000);
-      const fresh = Number((await second.run.waitFor(/"serverPid":(\d+)/, 120_000))[1]);
-      await second.run.waitFor(/"msg":"worker polling"/, 60_000);
-      assert.notEqual(fresh, orphan);
-      assert.ok(!isAlive(orphan), `orphan server ${orphan} still running`);
-
-      assert.doesNotMatch(second.run.output(), /demo/, '--no-demo starts no demo');
-      process.kill(second.run.child.pid as number, 'SIGINT');
-      assert.equal(await second.run.exited, 0, second.run.output());
+      assert.ok(isAlive(server), 'the server outlives a SIGKILLed ipa dev (it is what this test is about)');
+      const next = start();
+      await next.waitFor(/left behind by an earlier run/, 60_000);
+      assert.doesNotMatch(next.output(), /"pid":\d+,[^\n]*"pid":/, 'a log line with the pid key twice');
+      const fresh = Number((await next.waitFor(/"serverPid":(\d+)[^\n]*"msg":"Temporal dev server ready"/, 120_000))[1]);
+      await next.waitFor(/"msg":"worker polling"/, 60_000);
+      assert.notEqual(fresh, server);
+      assert.ok(!isAlive(server), `orphan server ${server} still running`);
+      assert.doesNotMatch(next.output(), /demo/, '--no-demo starts no demo');
+      process.kill(next.child.pid as number, 'SIGINT');
+      assert.equal(await next.exited, 0, next.output());
       assert.ok(await waitUntil(() => !isAlive(fresh), 5000));
     } finally {
-      for (const run of [first, second.run]) if (run?.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      for (const run of runs) if (run.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
       await rm(stateDir, { recursive: true, force: true });
     }
   });

@@ -1,4 +1,6 @@
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection } from '@temporalio/worker';
 import type { QueueName } from '../../src/taskQueues.js';
 import { findTemporalCli, findTemporalTestServer } from '../../src/temporal/cliBinary.js';
 import { installRuntime } from '../../src/temporal/runtime.js';
@@ -26,16 +28,57 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
 }
 
-/** ipa's workers on `queues`, running in this process against `env` until `stop()`. */
-export async function startWorkers(env: TestWorkflowEnvironment, queues: QueueName[] = ['adapt']): Promise<{ stop(): Promise<void> }> {
+type RunningWorkers = { stop(): Promise<void> };
+
+async function runInProcess(
+  connection: NativeConnection,
+  namespace: string,
+  queues: QueueName[],
+  close?: () => Promise<void>,
+): Promise<RunningWorkers> {
   installRuntime();
-  const workers = await createWorkers(env.nativeConnection, env.namespace ?? 'default', queues);
+  const workers = await createWorkers(connection, namespace, queues);
   let release = () => {};
   const running = runWorkers(workers, new Promise<void>((resolve) => (release = resolve)));
   return {
     stop: async () => {
       release();
       await running;
+      await close?.();
+    },
+  };
+}
+
+/** ipa's workers on `queues`, running in this process against `env` until `stop()`. */
+export function startWorkers(env: TestWorkflowEnvironment, queues: QueueName[] = ['adapt']): Promise<RunningWorkers> {
+  return runInProcess(env.nativeConnection, env.namespace ?? 'default', queues);
+}
+
+/** ipa's workers on `queues` against a server at `address` (e.g. a dev server with its Web UI), until `stop()`. */
+export async function startWorkersAt(address: string, namespace = 'default', queues: QueueName[] = ['adapt']): Promise<RunningWorkers> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address });
+  return runInProcess(connection, namespace, queues, () => connection.close());
+}
+
+/**
+ * A dev server and ipa's workers on `queues` for the enclosing describe block: started before its
+ * tests, stopped after them. Read `env` inside the tests.
+ */
+export function serverWithWorkers(queues: QueueName[] = ['adapt']): { readonly env: TestWorkflowEnvironment } {
+  const state: { env?: TestWorkflowEnvironment; workers?: RunningWorkers } = {};
+  before(async () => {
+    state.env = await startTestServer();
+    state.workers = await startWorkers(state.env, queues);
+  });
+  after(async () => {
+    await state.workers?.stop();
+    await state.env?.teardown();
+  });
+  return {
+    get env() {
+      if (!state.env) throw new Error('the test server is not started yet: read env inside a test');
+      return state.env;
     },
   };
 }

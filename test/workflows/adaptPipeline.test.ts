@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { displayWidth } from '../../src/cli/terminalText.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { withVersion } from '../../src/model/profileSet.js';
 import { TASK_QUEUES } from '../../src/taskQueues.js';
@@ -83,6 +84,16 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     const variants = (r: DecisionRecord) => r.config?.stages.map((s) => `${s.variant}/${s.shape}`).join();
     assert.ok(replicas(last) > replicas(first) || variants(last) !== variants(first), 'more replicas or other variants after the step-up');
     assert.ok((last.predicted?.cost ?? 0) > (first.predicted?.cost ?? 0), 'a higher load costs more');
+    assert.match(first.reason ?? '', /^first config detect .*: objective /);
+    const changes = recent.filter((r) => r.outcome === 'applied').slice(1);
+    assert.ok(changes.length > 0, 'the step-up changed the config');
+    for (const r of changes) {
+      const stage = (r.reason ?? '').split(' ')[0] ?? '';
+      assert.ok(
+        r.config?.stages.some((s) => s.stage === stage) && (r.reason ?? '').includes(' → '),
+        `an applied record names a changed stage, old → new: ${r.reason}`,
+      );
+    }
 
     const lines = readFileSync(log, 'utf8')
       .trim()
@@ -112,6 +123,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     assert.equal(afterSignal.settings.slaMs, 120);
     assert.notDeepEqual(afterSignal.config, before.config, 'the tighter SLA changes the config');
     assert.ok((afterSignal.predicted?.latencyMs ?? Infinity) <= 120);
+    assert.match(afterSignal.reason ?? '', /: SLA 300 → 120 ms; /, 'the reason of the change names the SLA change');
 
     const updated = await handle.executeUpdate(updateSla, { args: [{ slaMs: 60 }] });
     assert.equal(updated.trigger, 'update');
@@ -206,8 +218,10 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     );
     const text = await ipaWithEnv(address, 'adapt', 'decisions', '--workflow-id', 'adapt-chain', '--limit', '2');
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /step\s+at\s+trigger/);
-    assert.equal(text.stdout.trim().split('\n').length, 3, 'a header and two rows');
+    assert.match(text.stdout, /^step\s.*λ̂.*\soutcome\s+config\s/);
+    const rows = text.stdout.split('\n').filter((l) => /^ {0,3}\d/.test(l));
+    assert.equal(rows.length, 2, 'two rows (a row may wrap onto more lines)');
+    for (const line of text.stdout.split('\n')) assert.ok(displayWidth(line) <= 100, `fits 100 columns: ${line}`);
 
     const statusText = await ipaWithEnv(address, 'adapt', 'status', 'adapt-chain');
     assert.match(statusText.stdout, /video: step \d+ \(run \d+\)/);
