@@ -1,5 +1,5 @@
 /**
- * Settles on the first SIGINT or SIGTERM. A signal again more than a second later exits at once,
+ * Settles on the first SIGINT, SIGTERM or SIGHUP. A signal again more than a second later exits at once,
  * for a user whose Ctrl-C did not seem to work; within that second it is the same Ctrl-C arriving
  * twice (the terminal signals the whole group, and npm forwards it once more).
  */
@@ -17,5 +17,7 @@ export function shutdownSignal(onSignal?: (signal: NodeJS.Signals) => void): Pro
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
+    // A closed terminal: stop the server too, or it is left behind for the next start to find.
+    process.on('SIGHUP', handler);
   });
 }
