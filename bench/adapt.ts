@@ -24,22 +24,21 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { NativeConnection } from '@temporalio/worker';
 import { NativeConnection as WorkerConnection } from '@temporalio/worker';
 import { apply } from '../src/activities/apply.js';
-import { loadForecaster } from '../src/activities/forecast.js';
 import { observe } from '../src/activities/observe.js';
 import { preparePipeline } from '../src/activities/preparePipeline.js';
-import { recommend } from '../src/activities/recommend.js';
+import { loadForecaster, recommend } from '../src/activities/recommend.js';
 import { record } from '../src/activities/record.js';
-import { table } from '../src/cli/table.js';
-import { freePort } from '../src/freePort.js';
-import { configureLogger } from '../src/log.js';
+import { configureLogger } from '../src/common/log.js';
+import { table } from '../src/common/table.js';
 import { configOf } from '../src/model/decision.js';
 import type { DecisionRecord } from '../src/model/decisionRecord.js';
-import { TASK_QUEUES } from '../src/taskQueues.js';
-import { findTemporalCli, findTemporalTestServer } from '../src/temporal/cliBinary.js';
 import { chainHistories, localActivityResult } from '../src/temporal/decisionHistory.js';
-import { type DevServer, startDevServer } from '../src/temporal/devServer.js';
 import { installRuntime } from '../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../src/worker.js';
+import { TASK_QUEUES } from '../src/temporal/taskQueues.js';
+import { createWorkers, runWorkers } from '../src/temporal/worker.js';
+import { findTemporalCli, findTemporalTestServer } from '../src/tooling/cliBinary.js';
+import { type DevServer, startDevServer } from '../src/tooling/devServer.js';
+import { freePort } from '../src/tooling/freePort.js';
 import { type AdaptInput, adaptPipeline } from '../src/workflows/adaptPipeline.js';
 import { median, percentile } from './percentile.js';
 
@@ -144,7 +143,7 @@ async function singlePipeline(): Promise<void> {
       method: 'auto',
       provision: prepared.options.provision,
       spec: prepared.spec,
-      profiles: prepared.profiles,
+      profilesVersion: prepared.profilesVersion,
       settings: prepared.settings,
     });
     const config = configOf(decision);
@@ -156,7 +155,7 @@ async function singlePipeline(): Promise<void> {
       pipeline: 'video',
       at: new Date().toISOString(),
       trigger: 'timer',
-      profiles: prepared.profiles,
+      profilesVersion: prepared.profilesVersion,
       settings: prepared.settings,
       outcome: 'applied',
     });

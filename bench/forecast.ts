@@ -6,9 +6,8 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { table } from '../src/cli/table.js';
-import type { ForecastMethod } from '../src/forecast/forecast.js';
-import { DEFAULT_MODEL_DIR } from '../src/forecast/forecast.js';
+import { table } from '../src/common/table.js';
+import { DEFAULT_MODEL_DIR, FORECAST_METHODS } from '../src/forecast/forecast.js';
 import { Forecaster } from '../src/forecast/forecaster.js';
 import { loadLstm } from '../src/forecast/lstmModel.js';
 import { tfBackend } from '../src/forecast/tf.js';
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
   };
   const previous = timed((w) => predictBatch(model, Float32Array.from(chunkMaxima(w, w.length)), 1, scaling));
   const rows: string[][] = [];
-  for (const method of ['lstm', 'reactive', 'max', 'mean'] as ForecastMethod[]) {
+  for (const method of FORECAST_METHODS.filter((m) => m !== 'auto')) {
     const run = timed((w) => forecaster.predict(w, method));
     const lstm = method === 'lstm';
     rows.push([

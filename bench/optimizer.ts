@@ -17,7 +17,8 @@ import { loadHighsSolver } from '../src/optimizer/highsSolver.js';
 import { buildOptions } from '../src/optimizer/options.js';
 import { problemFromSpec } from '../src/optimizer/problemFromSpec.js';
 import { type Method, optimumValue, solveProblem } from '../src/optimizer/solve.js';
-import { gridProblem, variantPool } from '../src/optimizer/syntheticProblems.js';
+import { gridProblem, variantPool } from '../src/tooling/syntheticProblems.js';
+import { median, percentile } from './percentile.js';
 
 /** Timed solves per measurement (after a warm-up, see timeSolves). */
 const REPS = {
@@ -51,18 +52,6 @@ interface Timing {
   solver: string;
 }
 
-/** Middle value of sorted samples (mean of the two middle ones for an even count). */
-function median(sorted: readonly number[]): number {
-  const lo = sorted[Math.floor((sorted.length - 1) / 2)] as number;
-  const hi = sorted[Math.ceil((sorted.length - 1) / 2)] as number;
-  return (lo + hi) / 2;
-}
-
-/** Nearest-rank quantile of sorted samples. */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] as number;
-}
-
 /**
  * Median and p99 wall time in ms of `solveProblem(problem, method)` over n solves, after
  * max(1, min(5, ⌊n/4⌋)) untimed warm-up solves of the same instance.
@@ -76,8 +65,7 @@ function timeSolves(problem: Problem, method: Method, n: number): Timing {
     solved = solveProblem(problem, method);
     samples.push(performance.now() - start);
   }
-  samples.sort((a, b) => a - b);
-  return { median: median(samples), p99: quantile(samples, 0.99), optimum: optimumValue(solved), solver: solved.method };
+  return { median: median(samples), p99: percentile(samples, 0.99), optimum: optimumValue(solved), solver: solved.method };
 }
 
 /** Same optimum as the reference: both infeasible, or |a − b| ≤ 1e-9·max(1, |b|). */
@@ -294,7 +282,6 @@ async function benchFleet(profiles: ProfileSet): Promise<void> {
     last = optimizeFleet({ capacity, pipelines });
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
   section(
     `5. fleet: 10 pipelines sharing ${capacity.cpu} cores and ${capacity.gpu} GPUs (70 % of the cores and 80 % of the GPUs they ask alone), ${REPS.fleet} solves`,
     table(
@@ -318,7 +305,7 @@ async function benchFleet(profiles: ProfileSet): Promise<void> {
       ],
     ),
     '',
-    `joint solve (candidates + HiGHS, plus the independent solves it reports): median ${ms(median(times))} ms, p99 ${ms(quantile(times, 0.99))} ms; ${last.solver.candidates} candidate configs`,
+    `joint solve (candidates + HiGHS, plus the independent solves it reports): median ${ms(median(times))} ms, p99 ${ms(percentile(times, 0.99))} ms; ${last.solver.candidates} candidate configs`,
   );
 }
 

@@ -1,8 +1,9 @@
-/** The q-quantile of `values` (nearest rank below), NaN for none: what the benchmark tables print. */
+import { nearestRank } from '../src/common/nearestRank.js';
+
+/** The nearest-rank q-quantile of `values` (src/nearestRank.ts, as ipa reports latencies), NaN for none. */
 export function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return nearestRank(sorted, q);
 }
 
 export const median = (values: readonly number[]) => percentile(values, 0.5);

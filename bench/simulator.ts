@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { formatNumber, table } from '../src/cli/table.js';
+import { formatNumber, table } from '../src/common/table.js';
 import { Forecaster } from '../src/forecast/forecaster.js';
 import { loadTrace } from '../src/forecast/trace.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../src/io/load.js';

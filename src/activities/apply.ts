@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { type ApplyRequest, actuatorFor } from '../actuators/actuator.js';
+import type { ApplyRequest } from '../actuators/actuator.js';
+import { actuatorFor } from '../actuators/actuatorFor.js';
 import { profileSetByVersion } from '../io/load.js';
 import { KubernetesActuator } from '../kube/kubernetesActuator.js';
 import type { ActuatorSpec } from '../model/adaptInput.js';
@@ -27,7 +28,7 @@ export async function apply(input: { actuator: ActuatorSpec; request: ApplyReque
 export interface RunningConfigInput {
   actuator: ActuatorSpec;
   spec: PipelineSpec;
-  profiles: string;
+  profilesVersion: string;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function readRunningConfig(input: RunningConfigInput): Promise<{ co
       input.spec.stages.map((s) => s.name),
     );
     if (!running.config) return running;
-    const profiles = await profileSetByVersion(input.profiles);
+    const profiles = await profileSetByVersion(input.profilesVersion);
     for (const [i, stage] of running.config.stages.entries()) {
       const spec = input.spec.stages[i];
       if (!spec?.variants.includes(stage.variant))

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
-import { ipaVersion } from '../version.js';
+import { ipaVersion } from '../common/version.js';
 
 export interface WorkerDescription {
   hostname: string;

@@ -1,4 +1,4 @@
-import type { QueueName } from '../taskQueues.js';
+import type { QueueName } from '../temporal/taskQueues.js';
 import { apply, readRunningConfig } from './apply.js';
 import { describeWorker } from './describeWorker.js';
 import { observe } from './observe.js';

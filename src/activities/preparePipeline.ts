@@ -1,8 +1,8 @@
 import { pipelineSpecOf, resolveProfileSet } from '../io/load.js';
-import type { AdaptSettings } from '../model/adaptInput.js';
+import type { AdaptOptions } from '../model/adaptInput.js';
 import { parseAdaptInput } from '../model/adaptInput.js';
-import type { Settings } from '../model/decisionRecord.js';
 import { checkPipelineAgainstProfiles, type PipelineSpec } from '../model/pipelineSpec.js';
+import { type Settings, settingsOf } from '../model/settings.js';
 import { ValidationError } from '../model/validation.js';
 import { FAILURE_TYPES, failingFast } from './failures.js';
 
@@ -10,9 +10,9 @@ import { FAILURE_TYPES, failingFast } from './failures.js';
 export interface PreparedPipeline {
   spec: PipelineSpec;
   /** Content hash of the profile set the optimizer reads. */
-  profiles: string;
+  profilesVersion: string;
   settings: Settings;
-  options: Omit<AdaptSettings, 'pipeline' | 'profiles' | 'slaMs' | 'objective'>;
+  options: Omit<AdaptOptions, 'pipeline' | 'profiles' | 'slaMs' | 'objective'>;
 }
 
 /** Validates a workflow input and resolves what it names; an invalid input is a non-retryable InvalidInput. */
@@ -28,14 +28,8 @@ export async function preparePipeline(input: unknown): Promise<PreparedPipeline>
     }
     const profiles = await resolveProfileSet(ref);
     checkPipelineAgainstProfiles(spec, profiles, `pipeline ${spec.name}`);
-    const settings: Settings = {
-      slaMs: slaMs ?? spec.slaMs,
-      alpha: objective?.alpha ?? spec.objective.alpha,
-      beta: objective?.beta ?? spec.objective.beta,
-      gamma: objective?.gamma ?? spec.objective.gamma,
-      accuracy: objective?.accuracy ?? spec.pas,
-    };
-    return { spec, profiles: profiles.version, settings, options };
+    const settings = settingsOf(spec, { ...objective, slaMs });
+    return { spec, profilesVersion: profiles.version, settings, options };
   });
 }
 

@@ -1,7 +1,7 @@
-import { log } from '../log.js';
-import { recordMetrics } from '../metrics.js';
+import { log } from '../common/log.js';
 import { configLabel, decisionLine } from '../model/decisionLine.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
+import { recordMetrics } from '../temporal/metrics.js';
 
 /**
  * Publishes a step's record to the logs and the worker's metrics, and returns it: as this

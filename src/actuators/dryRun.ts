@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { log } from '../log.js';
+import { log } from '../common/log.js';
 import { configLabel } from '../model/decisionLine.js';
 import type { ApplyOutcome } from '../model/decisionRecord.js';
 import { type Classified, FAILURE_TYPES } from '../model/failureTypes.js';

@@ -3,19 +3,20 @@ import type { Command } from 'commander';
 import { readJsonFile } from '../io/jsonFile.js';
 import { resolvePipelineSpec } from '../io/load.js';
 import { type AdaptInputFields, forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
-import { TASK_QUEUES } from '../taskQueues.js';
+import { PAS_METHODS } from '../model/settings.js';
 import { readDecisions } from '../temporal/decisionHistory.js';
+import { TASK_QUEUES } from '../temporal/taskQueues.js';
+import { adaptPipeline } from '../workflows/adaptPipeline.js';
 import {
-  adaptPipeline,
-  decisions,
-  pause,
-  reloadProfiles,
-  resume,
-  setObjective,
-  setSla,
-  status,
-  updateSla,
-} from '../workflows/adaptPipeline.js';
+  decisionsQuery,
+  pauseSignal,
+  reloadProfilesSignal,
+  resumeSignal,
+  setObjectiveSignal,
+  setSlaSignal,
+  slaUpdate,
+  statusQuery,
+} from '../workflows/messages.js';
 import { IpaPipeline, IpaSlaMs } from '../workflows/searchAttributes.js';
 import { renderRecords, renderStatus } from './adaptView.js';
 import { withClient } from './client.js';
@@ -155,11 +156,11 @@ export function registerAdaptCommand(program: Command): void {
       await withClient(async (client) => {
         const handle = client.workflow.getHandle(id);
         if (opts.signal) {
-          await handle.signal(setSla, { slaMs });
+          await handle.signal(setSlaSignal, { slaMs });
           process.stdout.write(`sent setSla ${slaMs} ms to ${id}\n`);
           return;
         }
-        const record = await handle.executeUpdate(updateSla, { args: [{ slaMs }] });
+        const record = await handle.executeUpdate(slaUpdate, { args: [{ slaMs }] });
         print(record, opts.json, () => renderRecords([record]));
       });
     });
@@ -176,19 +177,19 @@ export function registerAdaptCommand(program: Command): void {
         ...(opts.alpha ? { alpha: numberFlag('--alpha', opts.alpha) } : {}),
         ...(opts.beta ? { beta: numberFlag('--beta', opts.beta) } : {}),
         ...(opts.gamma ? { gamma: numberFlag('--gamma', opts.gamma) } : {}),
-        ...(opts.accuracy ? { accuracy: oneOf('--accuracy', opts.accuracy, ['sum', 'average', 'multiply'] as const) } : {}),
+        ...(opts.accuracy ? { accuracy: oneOf('--accuracy', opts.accuracy, PAS_METHODS) } : {}),
       };
       if (Object.keys(payload).length === 0) throw flagError('--alpha', 'give at least one of --alpha, --beta, --gamma, --accuracy');
-      await withClient((client) => client.workflow.getHandle(id).signal(setObjective, payload));
+      await withClient((client) => client.workflow.getHandle(id).signal(setObjectiveSignal, payload));
       process.stdout.write(`sent setObjective ${JSON.stringify(payload)} to ${id}\n`);
     });
 
   steerCommand(adapt, 'pause', 'stop adapting (signal pause); the running config stays', async (client, id) => {
-    await client.workflow.getHandle(id).signal(pause);
+    await client.workflow.getHandle(id).signal(pauseSignal);
     return `paused ${id}`;
   });
   steerCommand(adapt, 'resume', 'adapt again, starting with a step at once (signal resume)', async (client, id) => {
-    await client.workflow.getHandle(id).signal(resume);
+    await client.workflow.getHandle(id).signal(resumeSignal);
     return `resumed ${id}`;
   });
 
@@ -202,7 +203,9 @@ export function registerAdaptCommand(program: Command): void {
     .description('switch to another profile set, or the newest of the spec’s (signal reloadProfiles)')
     .option('--version <ref>', 'profile-set version, name or file')
     .action(async (id: string, opts: { version?: string }) => {
-      await withClient((client) => client.workflow.getHandle(id).signal(reloadProfiles, opts.version ? { version: opts.version } : {}));
+      await withClient((client) =>
+        client.workflow.getHandle(id).signal(reloadProfilesSignal, opts.version ? { version: opts.version } : {}),
+      );
       process.stdout.write(`sent reloadProfiles to ${id}\n`);
     });
 
@@ -211,7 +214,7 @@ export function registerAdaptCommand(program: Command): void {
     .description('current config, SLA, weights, paused, step count and last decision (query status)')
     .option('--json', 'print the status as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const s = await withClient((client) => client.workflow.getHandle(id).query(status));
+      const s = await withClient((client) => client.workflow.getHandle(id).query(statusQuery));
       print(s, opts.json, () => renderStatus(s));
     });
 
@@ -227,7 +230,7 @@ export function registerAdaptCommand(program: Command): void {
       const limit = opts.limit ? positiveIntFlag('--limit', opts.limit) : undefined;
       const records = await withClient(async (client) =>
         opts.recent
-          ? (await client.workflow.getHandle(opts.workflowId).query(decisions, { limit: limit ?? 500 })).reverse()
+          ? (await client.workflow.getHandle(opts.workflowId).query(decisionsQuery, { limit: limit ?? 500 })).reverse()
           : readDecisions(client, opts.workflowId),
       );
       const shown = limit ? records.slice(-limit) : records;

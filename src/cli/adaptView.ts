@@ -1,8 +1,8 @@
+import { formatNumber, type TableColumn, table } from '../common/table.js';
+import { terminalWidth, wrapText } from '../common/terminalText.js';
 import { configLabel } from '../model/decisionLine.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
-import type { AdaptStatus } from '../workflows/adaptPipeline.js';
-import { formatNumber, type TableColumn, table } from './table.js';
-import { terminalWidth, wrapText } from './terminalText.js';
+import type { AdaptStatus } from '../workflows/messages.js';
 
 /** How `ipa adapt status` and `ipa adapt decisions` show a loop's state and its decision records. */
 
@@ -67,7 +67,7 @@ function fold(text: string, width: number, indent = '  '): string {
 export function renderStatus(s: AdaptStatus, width = terminalWidth()): string {
   return [
     fold(
-      `${s.pipeline}: step ${s.step} (run ${s.run}), ${s.paused ? 'paused' : `every ${s.intervalSeconds} s`}, profiles ${s.profiles}`,
+      `${s.pipeline}: step ${s.step} (run ${s.run}), ${s.paused ? 'paused' : `every ${s.intervalSeconds} s`}, profiles ${s.profilesVersion}`,
       width,
     ),
     fold(

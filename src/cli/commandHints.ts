@@ -1,8 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { delimiter, join, relative, sep } from 'node:path';
-import { projectRoot } from '../paths.js';
-import { findTemporalCli } from '../temporal/cliBinary.js';
-import { isExecutable } from '../temporal/pypiBinary.js';
+import { projectRoot } from '../common/paths.js';
+import { findTemporalCli } from '../tooling/cliBinary.js';
+import { isExecutable } from '../tooling/pypiBinary.js';
 
 /**
  * Hints ipa prints are commands that run as printed in the user's shell: a bare name only where

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { log } from '../log.js';
+import { log } from '../common/log.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
-import { TASK_QUEUES } from '../taskQueues.js';
 import type { TemporalSettings } from '../temporal/connection.js';
+import { TASK_QUEUES } from '../temporal/taskQueues.js';
 import { adaptPipeline } from '../workflows/adaptPipeline.js';
 import { IpaPipeline } from '../workflows/searchAttributes.js';
 import { withClient } from './client.js';

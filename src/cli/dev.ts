@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { log } from '../log.js';
-import { defaultStateDir } from '../paths.js';
-import { parseQueueNames } from '../taskQueues.js';
-import { findTemporalCli } from '../temporal/cliBinary.js';
+import { log } from '../common/log.js';
+import { defaultStateDir } from '../common/paths.js';
 import { temporalSettingsFromEnv } from '../temporal/connection.js';
-import { DevServerInUseError, liveDevServer, startDevServer } from '../temporal/devServer.js';
+import { parseQueueNames } from '../temporal/taskQueues.js';
+import { findTemporalCli } from '../tooling/cliBinary.js';
+import { DevServerInUseError, liveDevServer, startDevServer } from '../tooling/devServer.js';
 import { ipaCommand } from './commandHints.js';
 import { DEMO_WORKFLOW_ID, startDemo } from './demo.js';
 import { portFlag } from './flags.js';
@@ -33,7 +33,10 @@ async function dev(opts: DevOptions): Promise<void> {
   const stop = shutdownSignal((signal) => log.info({ signal }, 'shutting down'));
   const remote = temporalSettingsFromEnv();
   if (remote) {
-    log.info({ address: remote.address }, 'TEMPORAL_ADDRESS is set: using that server, starting only the worker');
+    log.info(
+      { address: remote.address, namespace: remote.namespace },
+      `${remote.source} is set: using that server, starting only the worker`,
+    );
     await serveQueues(remote, queues, stop, metricsOptions(opts));
     return;
   }
@@ -90,7 +93,8 @@ export function registerDevCommand(program: Command): void {
     .option('--no-demo', `do not start the demo loop (${DEMO_WORKFLOW_ID}: the video pipeline on the bursty trace, simulated actuator)`)
     .addHelpText(
       'after',
-      '\nWith TEMPORAL_ADDRESS set, no server (and no demo) is started: the worker connects there (see `ipa worker --help`).',
+      '\nWith TEMPORAL_ADDRESS set (or an address in the Temporal config profile), no server (and no demo) is started:\n' +
+        'the worker connects there (see `ipa worker --help`).',
     )
     .action(dev);
 }

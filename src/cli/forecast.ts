@@ -1,13 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { formatNumber, table } from '../common/table.js';
 import type { DatasetEvaluation } from '../forecast/evaluate.js';
 import { DEFAULT_MODEL_DIR, FORECAST_METHODS, type ForecastMethod } from '../forecast/forecast.js';
 import { readJsonFile } from '../io/jsonFile.js';
 import { ValidationError } from '../model/validation.js';
 import { positiveIntFlag } from './flags.js';
 import { progressBar } from './progress.js';
-import { formatNumber, table } from './table.js';
 
 // TensorFlow.js loads only when a forecast command runs: every other command starts faster.
 const forecasterModule = () => import('../forecast/forecaster.js');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { configureLogger } from '../log.js';
-import { ipaVersion } from '../version.js';
+import { configureLogger } from '../common/log.js';
+import { ipaVersion } from '../common/version.js';
 import { registerAdaptCommand } from './adapt.js';
 import { registerDevCommand } from './dev.js';
 import { registerForecastCommand } from './forecast.js';

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
+import { formatNumber, table } from '../common/table.js';
 import { readJsonFile } from '../io/jsonFile.js';
 import { type Config, parseConfig } from '../model/config.js';
 import type { Baseline, Decision } from '../model/decision.js';
 import { parseFleet } from '../model/fleet.js';
 import { type Problem, parseProblem } from '../model/problem.js';
-import { optimize } from '../optimizer/decide.js';
+import { settingsOf } from '../model/settings.js';
+import { decideWithHighs } from '../optimizer/decide.js';
 import { type Fleet, type FleetDecision, optimizeFleet } from '../optimizer/fleet.js';
 import { loadHighsSolver } from '../optimizer/highsSolver.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { METHODS, type Method } from '../optimizer/solve.js';
 import { flagError, numberFlag, oneOf, pipelineFlags, positiveNumberFlag } from './flags.js';
-import { formatNumber, table } from './table.js';
 
 interface OptimizeFlags {
   pipeline?: string;
@@ -48,7 +49,7 @@ async function problemFromPipeline(
   slaMs: number | undefined,
 ): Promise<Problem> {
   const { spec, profiles } = await pipelineFlags(pipeline, profilesRef);
-  return problemFromSpec(spec, profiles, load, slaMs === undefined ? {} : { slaMs });
+  return problemFromSpec(spec, profiles, load, settingsOf(spec, { slaMs }));
 }
 
 async function fleetFromFile(file: string): Promise<Fleet> {
@@ -160,7 +161,7 @@ export function registerOptimizeCommand(program: Command): void {
       const baseline = oneOf('--baseline', flags.baseline, BASELINES);
       const current: Config | undefined = flags.current ? parseConfig(await jsonArgument(flags.current), '--current') : undefined;
       const problem = await problemFromFlags(flags);
-      const decision = await optimize(problem, {
+      const decision = await decideWithHighs(problem, {
         method,
         explain: flags.explain,
         ...(baseline ? { baseline } : {}),

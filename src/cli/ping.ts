@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { parseQueueNames, TASK_QUEUES } from '../taskQueues.js';
+import { parseQueueNames, TASK_QUEUES } from '../temporal/taskQueues.js';
 import { ping } from '../workflows/ping.js';
 import { withClient } from './client.js';
 

@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
+import { table } from '../common/table.js';
 import { readJsonFile } from '../io/jsonFile.js';
 import { percentile } from '../model/fields.js';
 import { type ProfilingRequestFields, parseProfilingRequest } from '../model/profilingRun.js';
-import { TASK_QUEUES } from '../taskQueues.js';
+import { TASK_QUEUES } from '../temporal/taskQueues.js';
 import { type ProfilingProgress, type ProfilingResult, profilePipeline, progress } from '../workflows/profilePipeline.js';
 import { withClient } from './client.js';
 import { temporalCommand } from './commandHints.js';
 import { flagError, numberFlag, oneOf, positiveIntFlag, positiveNumberFlag } from './flags.js';
 import { progressBar } from './progress.js';
-import { table } from './table.js';
 
 interface RequestFlags {
   pipeline?: string;

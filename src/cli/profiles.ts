@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { pipelinesDir, profileSetsDir } from '../common/paths.js';
 import { readJsonFile, writeJsonFile } from '../io/jsonFile.js';
 import { loadAllProfileSets, loadPipelineSpec, loadProfileSet, resolveProfileSet } from '../io/load.js';
 import { convertMeasuredProfiles } from '../model/measuredProfiles.js';
 import { type ProfileSet, withVersion } from '../model/profileSet.js';
-import { pipelinesDir, profileSetsDir } from '../paths.js';
 
 /** Key order for files people read: identity first, then the tables. */
 function forWriting(set: ProfileSet) {

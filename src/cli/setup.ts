@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { ensureTestbed } from '../profiling/testbed.js';
-import { chromiumVersion, findChromium } from '../setup/chromium.js';
-import { etcdVersion, findKubernetesBinaries } from '../setup/kubernetes.js';
-import { findKustomize } from '../setup/kustomize.js';
-import { findPrometheus, prometheusVersion } from '../setup/prometheus.js';
-import { findTemporalCli, findTemporalTestServer, temporalCliVersion } from '../temporal/cliBinary.js';
+import { findTemporalCli, findTemporalTestServer, temporalCliVersion } from '../tooling/cliBinary.js';
+import { chromiumVersion, findChromium } from '../tooling/setup/chromium.js';
+import { etcdVersion, findKubernetesBinaries } from '../tooling/setup/kubernetes.js';
+import { findKustomize } from '../tooling/setup/kustomize.js';
+import { findPrometheus, prometheusVersion } from '../tooling/setup/prometheus.js';
 
 export function registerSetupCommand(program: Command): void {
   program

@@ -1,8 +1,8 @@
 import { mkdir, realpath, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { cacheDir, projectRoot } from '../paths.js';
-import { findTemporalCli } from '../temporal/cliBinary.js';
+import { cacheDir, projectRoot } from '../common/paths.js';
+import { findTemporalCli } from '../tooling/cliBinary.js';
 
 /** A folder of links to just the programs a user runs (not the Temporal venv's python and pip). */
 export const shellBinDir = join(cacheDir, 'bin');

@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
-import { log } from '../log.js';
-import { serveMetrics } from '../metrics.js';
-import { parseQueueNames, QUEUE_NAMES, type QueueName } from '../taskQueues.js';
+import { log } from '../common/log.js';
 import { connectClient, connectWorker, type TemporalSettings, temporalSettingsFromEnv } from '../temporal/connection.js';
+import { serveMetrics } from '../temporal/metrics.js';
 import { installRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes, searchAttributeCreateArgs } from '../temporal/searchAttributes.js';
-import { createWorkers, runWorkers } from '../worker.js';
+import { parseQueueNames, QUEUE_NAMES, type QueueName } from '../temporal/taskQueues.js';
+import { createWorkers, runWorkers } from '../temporal/worker.js';
 import { temporalCommand } from './commandHints.js';
 import { numberFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
@@ -89,7 +89,8 @@ export function registerWorkerCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nEnvironment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH,\n' +
-        'TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME.\n' +
+        'TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME; or a profile\n' +
+        '(TEMPORAL_PROFILE, default "default") of TEMPORAL_CONFIG_FILE (default ~/.config/temporalio/temporal.toml).\n' +
         'On a GPU node: ipa worker --queues profile-gpu',
     )
     .action(async (opts: { queues: string; metricsPort: string; metrics: boolean }) => {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { projectRoot } from '../common/paths.js';
 import { ValidationError } from '../model/validation.js';
-import { projectRoot } from '../paths.js';
 import { CHUNK_SECONDS, chunkMaxima, HISTORY_SECONDS, HORIZON_SECONDS, INPUTS } from './window.js';
 
 /** The Twitter trace IPA used: requests per second, 1,899,061 seconds (≈ 22 days). */

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { seededRandom } from '../seededRandom.js';
+import { seededRandom } from '../common/seededRandom.js';
 import { buildLstm, saveLstm } from './lstmModel.js';
 import { tf, tfBackend } from './tf.js';
 import { loadTrace, type Samples, splits, windows } from './trace.js';

@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipelinesDir, profileSetsDir } from '../common/paths.js';
 import { checkPipelineAgainstProfiles, type PipelineSpec, parsePipelineSpec } from '../model/pipelineSpec.js';
 import { type ProfileSet, parseProfileSet } from '../model/profileSet.js';
 import { ValidationError } from '../model/validation.js';
-import { pipelinesDir, profileSetsDir } from '../paths.js';
 import { readJsonFile } from './jsonFile.js';
 
 export async function loadProfileSet(path: string): Promise<ProfileSet> {

@@ -1,7 +1,6 @@
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import type { ShapeResources } from '../actuators/actuator.js';
 import type { KubernetesActuatorSpec } from '../model/adaptInput.js';
-import type { StageConfig } from '../model/config.js';
+import type { ShapeResources, StageConfig } from '../model/config.js';
 
 /** How ipa finds and marks the Deployments it manages. */
 export const LABELS = { pipeline: 'ipa.io/pipeline', stage: 'ipa.io/stage', nodeKind: 'ipa.io/node-kind' } as const;

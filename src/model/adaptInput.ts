@@ -64,7 +64,12 @@ export type ActuatorSpec = z.output<typeof actuatorSpec>;
 
 const byName = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === 'string' ? { kind: value } : value), schema);
 
+/**
+ * The forecast methods: `auto` (the LSTM, with fallbacks), `lstm` alone, or one of the fallbacks
+ * that need no model. The one list: src/forecast derives its methods from it.
+ */
 export const forecastMethod = z.enum(['auto', 'lstm', 'reactive', 'max', 'mean']);
+export type ForecastMethod = z.output<typeof forecastMethod>;
 
 /** The input of `adaptPipeline`, as users give it (CLI, `temporal workflow start --input`). */
 export const adaptInputSchema = z.strictObject({
@@ -90,8 +95,8 @@ export const adaptInputSchema = z.strictObject({
 });
 
 export type AdaptInputFields = z.input<typeof adaptInputSchema>;
-export type AdaptSettings = z.output<typeof adaptInputSchema>;
+export type AdaptOptions = z.output<typeof adaptInputSchema>;
 
-export function parseAdaptInput(input: unknown, source = 'adaptPipeline input'): AdaptSettings {
+export function parseAdaptInput(input: unknown, source = 'adaptPipeline input'): AdaptOptions {
   return parseWith(adaptInputSchema, input, source);
 }

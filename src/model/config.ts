@@ -22,6 +22,12 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type StageConfig = Config['stages'][number];
 
+/** Per-replica resources of a shape, as the profile set describes it (what Kubernetes requests per pod). */
+export interface ShapeResources {
+  cpu: number;
+  gpu: number;
+}
+
 export function parseConfig(input: unknown, source = 'config'): Config {
   return parseWith(configSchema, input, source);
 }

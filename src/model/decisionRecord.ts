@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import type { ObjectiveParts, SolverMethod } from './decision.js';
-import type { PasMethod } from './pipelineSpec.js';
+import type { Settings } from './settings.js';
 
 /** What one step saw: a summary of the per-second window (the window itself is in observe's result). */
 export interface WindowSummary {
@@ -13,22 +13,18 @@ export interface WindowSummary {
   stale: boolean;
 }
 
-export interface ForecastSummary {
+/** What a step planned for: the forecast, its upper band, who answered and why, and the load provisioned. */
+export interface PlannedLoad {
   forecast: number;
   upper: number;
+  /** A forecaster's method, or `oracle` / `peak` in simulations that know the future. */
   method: string;
   reason: string;
   /** The load the optimizer was asked to sustain (the forecast or its band). */
   provisioned: number;
 }
 
-export interface Settings {
-  slaMs: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  accuracy: PasMethod;
-}
+export type { Settings } from './settings.js';
 
 export type StepOutcome = 'applied' | 'unchanged' | 'fallback' | 'apply-failed' | 'skipped';
 
@@ -58,9 +54,10 @@ export interface DecisionRecord {
   /** Workflow time of the step's start, ISO 8601. */
   at: string;
   trigger: 'start' | 'timer' | 'signal' | 'resume' | 'update';
-  profiles: string;
+  /** Version (content hash) of the profile set the step planned with. */
+  profilesVersion: string;
   observed?: WindowSummary;
-  forecast?: ForecastSummary;
+  forecast?: PlannedLoad;
   settings: Settings;
   outcome: StepOutcome;
   feasible?: boolean;

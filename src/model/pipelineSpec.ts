@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { dnsLabel, noDuplicates, nonNegativeNumber, percentile, positiveInt, positiveNumber, variantName } from './fields.js';
 import { findShape, findVariant, type ProfileSet } from './profileSet.js';
+import { PAS_METHODS } from './settings.js';
 import { parseWith, show, ValidationError, type ValidationIssue } from './validation.js';
 
-/** How per-stage accuracies combine into the pipeline accuracy score (PAS). */
-export const pasMethod = z.enum(['sum', 'average', 'multiply']);
-export type PasMethod = z.infer<typeof pasMethod>;
+export type { PasMethod } from './settings.js';
+
+/** How per-stage accuracies combine into the pipeline accuracy score (PAS): one of PAS_METHODS. */
+export const pasMethod = z.enum(PAS_METHODS);
 
 /**
  * How requests arrive within a second, which decides the queueing the optimizer plans for.

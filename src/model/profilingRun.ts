@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_QUEUES } from '../taskQueues.js';
+import { TASK_QUEUES } from '../temporal/taskQueues.js';
 import { dnsLabel, noDuplicates, percentile, positiveInt, positiveNumber, variantName } from './fields.js';
 import type { ProfileRow, Shape } from './profileSet.js';
 import { parseWith } from './validation.js';
@@ -136,4 +136,13 @@ export function shapeFromName(name: string): Shape {
 /** GPU shapes are measured by workers on GPU nodes (`ipa worker --queues profile-gpu`). */
 export function queueOfShape(shape: string): string {
   return shape.startsWith('gpu-') ? TASK_QUEUES['profile-gpu'] : TASK_QUEUES['profile-cpu'];
+}
+
+/** A profile set a run wrote: where, under which version, how much it holds. */
+export interface WrittenProfileSet {
+  name: string;
+  version: string;
+  path: string;
+  variants: number;
+  rows: number;
 }

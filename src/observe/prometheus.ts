@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { log } from '../log.js';
+import { log } from '../common/log.js';
 
 /**
  * The per-second load of a pipeline from a request counter scraped every second (IPA's setup).

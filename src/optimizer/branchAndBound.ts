@@ -1,4 +1,4 @@
-import { type ChoiceModel, latencyOf, objectiveOf, type Solution } from './choiceModel.js';
+import { type ChoiceModel, latencyOf, objectiveOf, type Solution, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 
 /**
@@ -33,6 +33,8 @@ export function solveBranchAndBound(model: ChoiceModel): Solution {
     const maxAccuracy = Math.max(...options.map((o) => o.accuracy));
     restAccuracy[s] = multiply ? (restAccuracy[s + 1] as number) * maxAccuracy : (restAccuracy[s + 1] as number) + weight * maxAccuracy;
   }
+  // A small allowance: the exact check at the leaf decides; here float rounding must not cut.
+  const allowance = slaAllowance(model.slaMs);
   const choice = new Array<number>(n).fill(0);
   const picked: Option[] = new Array(n);
   let best: number[] | undefined;
@@ -55,8 +57,7 @@ export function solveBranchAndBound(model: ChoiceModel): Solution {
     for (const i of order[s] as number[]) {
       const o = options[i] as Option;
       const l = latency + o.latencyMs;
-      // A small allowance: the exact check at the leaf decides; here float rounding must not cut.
-      if (l + (restLatency[s + 1] as number) > model.slaMs * (1 + 1e-12) + 1e-9) continue;
+      if (l + (restLatency[s + 1] as number) > allowance) continue;
       const a = multiply ? accuracy * o.accuracy : accuracy + weight * o.accuracy;
       const p = penalty + o.penalty;
       const bound =

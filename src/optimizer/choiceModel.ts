@@ -10,6 +10,7 @@ import { linearAccuracyWeight, type Option, removeDominated, type StageOptions }
 export interface ChoiceModel {
   stages: Option[][];
   slaMs: number;
+  /** The PAS method: in the solver always `pas` (the instance format calls it `objective.accuracy`). */
   pas: PasMethod;
   alpha: number;
 }
@@ -24,13 +25,23 @@ export interface Solution {
 
 export type Solver = (model: ChoiceModel) => Solution;
 
-export function buildChoiceModel(problem: Problem, stages: StageOptions[]): ChoiceModel {
+/** The model of a problem over `stages` (none: just the objective, to evaluate a given config). */
+export function buildChoiceModel(problem: Problem, stages: readonly StageOptions[]): ChoiceModel {
   return {
     stages: stages.map((s) => s.options),
     slaMs: problem.slaMs,
     pas: problem.objective.accuracy,
     alpha: problem.objective.alpha,
   };
+}
+
+/**
+ * The latency a partial sum or a bound may reach before a solver cuts on it: the SLA and a little
+ * more, so that float rounding never drops a config the exact check (`latencyOf ≤ slaMs`) accepts.
+ * Only that exact check decides feasibility.
+ */
+export function slaAllowance(slaMs: number): number {
+  return slaMs * (1 + 1e-12) + 1e-9;
 }
 
 /** Summed in stage order everywhere, so every solver judges the same float the same way. */

@@ -2,12 +2,12 @@ import type { Config } from '../model/config.js';
 import type { Alternative, Baseline, Decision, Explanation, StageDecision } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
 import { ValidationError, type ValidationIssue } from '../model/validation.js';
-import { type ChoiceModel, chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
-import { loadHighsSolver, reloadHighsSolver } from './highsSolver.js';
+import { buildChoiceModel, type ChoiceModel, chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
+import { withHighsSolver } from './highsSolver.js';
 import { buildOptions, makeOption, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
 import { type Method, optimumValue, type Solved, solveProblem } from './solve.js';
 
-export interface OptimizeOptions {
+export interface DecideOptions {
   method?: Method;
   baseline?: Baseline;
   /** The running config: what fa2, rim and static fix, and the tie-breaker's reference. */
@@ -70,11 +70,12 @@ function stageDecision(problem: Problem, option: Option): StageDecision {
 /** Predicted figures of a config, from the same functions the solvers use. */
 export function evaluate(problem: Problem, options: Option[]) {
   const { alpha, beta, gamma } = problem.objective;
-  const pas = pasOf(problem.objective.accuracy, options);
+  const model = buildChoiceModel(problem, []);
+  const pas = pasOf(model.pas, options);
   const cost = options.reduce((t, o) => t + o.cost, 0);
   const batchSum = options.reduce((t, o) => t + o.batch, 0);
   const latencyMs = latencyOf(options);
-  const value = objectiveOf({ stages: [], slaMs: problem.slaMs, pas: problem.objective.accuracy, alpha }, options);
+  const value = objectiveOf(model, options);
   return {
     config: options.map((o) => stageDecision(problem, o)),
     pas,
@@ -237,8 +238,11 @@ function currentIfOptimal(problem: Problem, model: ChoiceModel, best: Option[], 
   return objectiveOf(model, running) >= optimum - TIE * Math.max(1, Math.abs(optimum)) ? running : undefined;
 }
 
-/** The optimum for a problem (or a baseline's optimum, or a static config's evaluation), explained. */
-export function decide(problem: Problem, options: OptimizeOptions = {}): Decision {
+/**
+ * The decision for a problem: its optimum (or a baseline's optimum, or a static config's
+ * evaluation), explained. Needs HiGHS loaded (`decideWithHighs` loads it).
+ */
+export function decide(problem: Problem, options: DecideOptions = {}): Decision {
   const method = options.method ?? 'auto';
   const restrictions = restrictionsFor(problem, options.baseline, options.current);
   const started = performance.now();
@@ -255,7 +259,7 @@ export function decide(problem: Problem, options: OptimizeOptions = {}): Decisio
   const common = {
     load: problem.load,
     slaMs: problem.slaMs,
-    accuracyMethod: problem.objective.accuracy,
+    accuracyMethod: solved.model.pas,
     ...(options.baseline ? { baseline: options.baseline } : {}),
   };
   if (solved.solution.choice) {
@@ -287,15 +291,11 @@ export function decide(problem: Problem, options: OptimizeOptions = {}): Decisio
 
 /**
  * `decide` with HiGHS loaded, and recovered if it ever throws: the WASM module is re-created and
- * the solve tried once more.
+ * the solve tried once more. An invalid problem or current config is thrown as it is.
  */
-export async function optimize(problem: Problem, options: OptimizeOptions = {}): Promise<Decision> {
-  await loadHighsSolver();
-  try {
-    return decide(problem, options);
-  } catch (err) {
-    if (err instanceof ValidationError) throw err;
-    await reloadHighsSolver();
-    return decide(problem, options);
-  }
+export function decideWithHighs(problem: Problem, options: DecideOptions = {}): Promise<Decision> {
+  return withHighsSolver(
+    () => decide(problem, options),
+    (err) => err instanceof ValidationError,
+  );
 }

@@ -28,29 +28,18 @@ export async function loadHighsSolver(): Promise<void> {
 
 /**
  * A fresh WASM module, for when HiGHS throws: highs-js has been known to fail after thousands of
- * calls, and a new module starts from clean memory.
+ * calls, and a new module starts from clean memory. `load` makes the module: highs-js's loader,
+ * unless a test hands in a module that fails the way a worn-out one does.
  */
-export async function reloadHighsSolver(): Promise<void> {
+export async function reloadHighsSolver(load: () => Promise<Highs> = loadHighs): Promise<void> {
   reloads += 1;
-  instance = await loadHighs();
+  instance = await load();
 }
 
 /**
  * No MIP gap: the answer must be the optimum. Primal heuristics off: the presolve hands HiGHS a
  * feasible start, and on these small models the feasibility-jump heuristic alone cost up to 25 ms.
  */
-/**
- * Replaces the loaded module with one whose every call throws, the way a worn-out highs-js
- * instance fails: lets a test see that `optimize` re-creates the solver and still answers.
- */
-export function failHighsForTest(): void {
-  instance = new Proxy({} as Highs, {
-    get() {
-      throw new Error('simulated HiGHS failure');
-    },
-  });
-}
-
 const exact = {
   output_flag: false,
   mip_rel_gap: 0,
@@ -183,5 +172,20 @@ export function solveHighsMilp(
   } catch (err) {
     if (!(err instanceof NearTieError)) throw err;
     return { solution: solveBranchAndBound(model), method: 'branch-and-bound' };
+  }
+}
+
+/**
+ * Runs `solve` with HiGHS loaded, and recovered if it ever throws: the WASM module is re-created
+ * and `solve` tried once more. Invalid input is not the solver's fault and is thrown at once.
+ */
+export async function withHighsSolver<T>(solve: () => T, isInputError: (err: unknown) => boolean): Promise<T> {
+  await loadHighsSolver();
+  try {
+    return solve();
+  } catch (err) {
+    if (isInputError(err)) throw err;
+    await reloadHighsSolver();
+    return solve();
   }
 }

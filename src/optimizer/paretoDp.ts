@@ -1,4 +1,4 @@
-import { type ChoiceModel, chosen, latencyOf, linearValue, type Solution } from './choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, linearValue, type Solution, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 
 interface State {
@@ -26,7 +26,7 @@ export function solveParetoDp(model: ChoiceModel, limit = 20_000): Solution | un
     restLatency[s] = (restLatency[s + 1] as number) + Math.min(...(model.stages[s] as Option[]).map((o) => o.latencyMs));
   }
   // Rounding must never make this cut drop a state the exact check would accept.
-  const allowance = model.slaMs * (1 + 1e-12) + 1e-9;
+  const allowance = slaAllowance(model.slaMs);
   const fronts: State[][] = [[{ latency: 0, value: 0, parent: -1, option: -1 }]];
   let work = 0;
   for (let s = 0; s < n; s++) {

@@ -1,4 +1,4 @@
-import { type ChoiceModel, chosen, latencyOf, linearValue } from './choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, linearValue, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 
 export interface Presolved {
@@ -6,9 +6,6 @@ export interface Presolved {
   /** A feasible choice in `model`, when the greedy found one: a MIP start and the bound for cuts. */
   incumbent?: number[];
 }
-
-/** Float sums must never make a reduction drop an option that the exact check would accept. */
-const slack = (slaMs: number) => slaMs * 1e-12 + 1e-9;
 
 /**
  * The classic greedy for the multiple-choice knapsack: start from each stage's fastest option and
@@ -118,11 +115,12 @@ export function presolveLinear(model: ChoiceModel): Presolved {
   const { mu, best } = lagrangian(model, value);
   const totalBest = best.reduce((t, b) => t + b, 0);
   // Keeping too much is always safe; dropping on float noise is not.
+  const allowance = slaAllowance(model.slaMs);
   const threshold = incumbentValue - 1e-9 * Math.max(1, Math.abs(incumbentValue));
   const stages = model.stages.map((options, s) =>
     options.filter((o) => {
       if (keepStart[s] === o) return true;
-      if (o.latencyMs + totalMinLatency - (minLatency[s] as number) > model.slaMs + slack(model.slaMs)) return false;
+      if (o.latencyMs + totalMinLatency - (minLatency[s] as number) > allowance) return false;
       if (value(o) + totalMaxValue - (maxValue[s] as number) < threshold) return false;
       return mu * model.slaMs + value(o) - mu * o.latencyMs + totalBest - (best[s] as number) >= threshold;
     }),

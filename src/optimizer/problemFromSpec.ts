@@ -1,13 +1,8 @@
-import type { ObjectiveWeights, PasMethod, PipelineSpec } from '../model/pipelineSpec.js';
+import type { PipelineSpec } from '../model/pipelineSpec.js';
 import { checkPipelineAgainstProfiles } from '../model/pipelineSpec.js';
 import type { Problem } from '../model/problem.js';
 import { findShape, findVariant, type ProfileRow, type ProfileSet } from '../model/profileSet.js';
-
-export interface ProblemOverrides {
-  slaMs?: number;
-  objective?: Partial<ObjectiveWeights>;
-  pas?: PasMethod;
-}
+import { type Settings, settingsOf } from '../model/settings.js';
 
 const latencyOf: Record<PipelineSpec['latencyPercentile'], (row: ProfileRow) => number> = {
   p50: (row) => row.p50Ms,
@@ -16,21 +11,22 @@ const latencyOf: Record<PipelineSpec['latencyPercentile'], (row: ProfileRow) => 
 };
 
 /**
- * The optimisation instance for a pipeline at load λ: the spec's limits and weights, and for each
- * stage the profile rows of its variants on its shapes at the spec's latency percentile. A shape a
- * stage allows but a variant was never profiled on stays in, empty, so the optimizer can say why
- * that option is out.
+ * The optimisation instance for a pipeline at load λ under `settings` (the spec's own when
+ * absent): the spec's limits, and for each stage the profile rows of its variants on its shapes at
+ * the spec's latency percentile. A shape a stage allows but a variant was never profiled on stays
+ * in, empty, so the optimizer can say why that option is out.
  */
-export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: number, overrides: ProblemOverrides = {}): Problem {
+export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: number, settings: Settings = settingsOf(spec)): Problem {
   checkPipelineAgainstProfiles(spec, profiles);
   const latency = latencyOf[spec.latencyPercentile];
+  const { slaMs, alpha, beta, gamma, accuracy } = settings;
   return {
     name: spec.name,
-    slaMs: overrides.slaMs ?? spec.slaMs,
+    slaMs,
     load,
     arrivals: spec.arrivals,
     latencyPercentile: spec.latencyPercentile,
-    objective: { ...spec.objective, ...overrides.objective, accuracy: overrides.pas ?? spec.pas },
+    objective: { alpha, beta, gamma, accuracy },
     limits: spec.limits,
     cost: spec.cost,
     stages: spec.stages.map((stage) => {

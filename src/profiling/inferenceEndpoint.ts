@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seededRandom } from '../seededRandom.js';
+import { seededRandom } from '../common/seededRandom.js';
 
 /**
  * One model behind an Open Inference Protocol v2 HTTP API (MLServer, Triton, KServe, Seldon).

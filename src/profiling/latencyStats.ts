@@ -1,5 +1,5 @@
-import { nearestRank } from '../nearestRank.js';
-import { roundTo } from '../roundTo.js';
+import { nearestRank } from '../common/nearestRank.js';
+import { roundTo } from '../common/roundTo.js';
 
 /** Latency summary of one load run, in ms. */
 export interface LatencyStats {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { log } from '../log.js';
+import { log } from '../common/log.js';
 import { checkEndpoint, type InferenceEndpoint, type InferenceRequest, inferUrl } from './inferenceEndpoint.js';
 import { type LatencyStats, latencyStats } from './latencyStats.js';
 import { poissonArrivals } from './poissonArrivals.js';

@@ -1,4 +1,4 @@
-import { seededRandom } from '../seededRandom.js';
+import { seededRandom } from '../common/seededRandom.js';
 
 /** Arrival offsets (ms from the start) of a Poisson process at `ratePerSecond` within `durationMs`. */
 export function poissonArrivals(ratePerSecond: number, durationMs: number, seed: number): number[] {

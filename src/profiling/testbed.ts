@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../freePort.js';
-import { log } from '../log.js';
-import { cacheDir, projectRoot } from '../paths.js';
-import { startProcessGroup } from '../processGroup.js';
+import { log } from '../common/log.js';
+import { cacheDir, projectRoot } from '../common/paths.js';
+import { freePort } from '../tooling/freePort.js';
+import { startProcessGroup } from '../tooling/processGroup.js';
 import { waitUntilReady } from './inferenceEndpoint.js';
 
 /** One trained model of the testbed pipeline, with its accuracy (%) on held-out data. */

@@ -1,7 +1,10 @@
 import type { PolicyName } from './policy.js';
 import type { RunSummary } from './runSummary.js';
 
-/** One of the goals for ipa on a pattern, checked against the run's figures. */
+/**
+ * One goal ipa must reach on a load pattern, checked against the run's figures: PAS at least
+ * FA2-low's, cost at most FA2-high's or RIM's, or SLA violations under VIOLATION_GOAL_PERCENT.
+ */
 export interface Goal {
   held: boolean;
   text: string;

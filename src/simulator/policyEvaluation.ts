@@ -1,13 +1,15 @@
-import { type ForecastMethod, provisionedLoad } from '../forecast/forecast.js';
+import { recommend } from '../adapt/recommend.js';
+import { type ForecastMethod, type Provision, plannedLoad } from '../forecast/forecast.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { HISTORY_SECONDS, HORIZON_SECONDS } from '../forecast/window.js';
 import { parseAdaptInput } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
-import { configOf, type Decision } from '../model/decision.js';
+import { configLabel } from '../model/decisionLine.js';
+import type { PlannedLoad } from '../model/decisionRecord.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
-import { decide } from '../optimizer/decide.js';
-import { problemFromSpec } from '../optimizer/problemFromSpec.js';
+import { sameConfig } from '../model/sameConfig.js';
+import { settingsOf } from '../model/settings.js';
 import type { ArrivalMode } from './arrivals.js';
 import type { LoadPattern } from './loadPatterns.js';
 import { PipelineSimulator } from './pipelineSimulator.js';
@@ -21,7 +23,7 @@ export interface EvaluationSettings {
   intervalSeconds: number;
   forecaster: ForecastMethod;
   /** What the workflow provisions for: the forecast or its upper band. */
-  provision: 'forecast' | 'upper';
+  provision: Provision;
   reconfigurationDelaySeconds: number;
   dropLimitMs: number;
   /** How each second's requests spread over it (arrivals.ts); IPA's load generator by default. */
@@ -50,15 +52,6 @@ export function defaultEvaluationSettings(spec: PipelineSpec): EvaluationSetting
   };
 }
 
-/** The load one decision plans for. */
-export interface PlannedLoad {
-  forecast: number;
-  upper: number;
-  /** What the optimizer is given. */
-  provisioned: number;
-  method: string;
-}
-
 /** Decision times of a run: 0, interval, 2·interval, … before its end (s). */
 export function decisionTimes(seconds: number, intervalSeconds: number): number[] {
   const times: number[] = [];
@@ -74,13 +67,7 @@ export function decisionTimes(seconds: number, intervalSeconds: number): number[
 export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
   return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
     const window = Array.from(pattern.withHistory.subarray(t, t + HISTORY_SECONDS));
-    const forecast = forecaster.predict(window, settings.forecaster);
-    return {
-      forecast: forecast.forecast,
-      upper: forecast.upper,
-      provisioned: provisionedLoad(forecast, settings.provision),
-      method: forecast.method,
-    };
+    return plannedLoad(forecaster.predict(window, settings.forecaster), settings.provision);
   });
 }
 
@@ -88,7 +75,7 @@ export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, sett
 export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
   return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
     const peak = pattern.loads.subarray(t, t + HORIZON_SECONDS).reduce((m, v) => Math.max(m, v), 0);
-    return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle' };
+    return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle', reason: 'the true peak of the next 20 s' };
   });
 }
 
@@ -100,6 +87,7 @@ export function peakLoads(pattern: LoadPattern, settings: EvaluationSettings): P
     upper: peak,
     provisioned: peak,
     method: 'peak',
+    reason: "the run's true peak",
   }));
 }
 
@@ -146,9 +134,6 @@ export interface PolicyRunInput {
   settings: EvaluationSettings;
 }
 
-const describeConfig = (config: Config) =>
-  config.stages.map((s) => `${s.stage}: ${s.variant}/${s.shape} b${s.batch} ×${s.replicas}`).join(' | ');
-
 /**
  * A policy on a pattern in simulated time: every interval it decides with the workflow's
  * optimizer on the load it plans for, and the config goes to the simulator, which serves the
@@ -171,19 +156,24 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
     seconds,
     maxBatch: Math.max(spec.limits.maxBatch, ...spec.stages.map((s) => s.maxBatch ?? 0)),
   });
+  const ipaSettings = settingsOf(spec);
+  // What the policy is held to (fa2's variants, rim's replicas), then what it last applied.
   let current: Config | undefined = policy.start;
-  let running: string | undefined;
+  // What the simulated pipeline runs: nothing until the first decision deploys a config.
+  let running: Config | undefined;
   const decisions: DecisionPoint[] = [];
   const decideAt = (t: number, planned: PlannedLoad): void => {
-    const problem = problemFromSpec(spec, profiles, planned.provisioned);
-    const decision: Decision = decide(problem, {
+    const { decision, config } = recommend({
+      spec,
+      profiles,
+      load: planned,
+      settings: ipaSettings,
       explain: false,
       ...(policy.baseline ? { baseline: policy.baseline } : {}),
       ...(current ? { current } : {}),
     });
-    const config = configOf(decision);
-    const described = describeConfig(config);
-    if (config.stages.length > 0 && described !== running) {
+    const deploys = config.stages.length > 0 && !sameConfig(running, config);
+    if (deploys) {
       simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
       current = config;
     }
@@ -193,13 +183,13 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
       provisioned: planned.provisioned,
       method: planned.method,
       feasible: decision.feasible,
-      changed: running !== undefined && config.stages.length > 0 && described !== running,
-      config: config.stages.length > 0 ? described : (running ?? ''),
+      changed: running !== undefined && deploys,
+      config: configLabel(config.stages.length > 0 ? config : (running ?? { stages: [] })),
       pas: decision.pas,
       cost: decision.cost,
       latencyMs: decision.latencyMs,
     });
-    if (config.stages.length > 0) running = described;
+    if (deploys) running = config;
   };
   decisionTimes(seconds, settings.intervalSeconds).forEach((t, i) => {
     simulator.advanceTo(t * 1000);

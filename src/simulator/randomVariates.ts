@@ -1,4 +1,4 @@
-import { seededRandom } from '../seededRandom.js';
+import { seededRandom } from '../common/seededRandom.js';
 
 /**
  * Uniform, exponential and normal draws from one seeded stream (src/seededRandom.ts), so a

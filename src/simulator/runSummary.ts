@@ -1,4 +1,4 @@
-import { nearestRank } from '../nearestRank.js';
+import { nearestRank } from '../common/nearestRank.js';
 import type { SecondSeries } from './secondStats.js';
 
 /** One policy's run on one pattern in a few figures: what the report's tables show. */

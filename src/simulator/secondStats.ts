@@ -1,4 +1,4 @@
-import { nearestRank } from '../nearestRank.js';
+import { nearestRank } from '../common/nearestRank.js';
 import { grown } from './grown.js';
 
 /** What a simulation yields per simulated second t, i.e. for events in [t, t + 1) s. */

@@ -1,5 +1,6 @@
 import type { Forecaster } from '../forecast/forecaster.js';
 import { loadTrace } from '../forecast/trace.js';
+import type { PlannedLoad } from '../model/decisionRecord.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import { loadHighsSolver } from '../optimizer/highsSolver.js';
@@ -13,7 +14,6 @@ import {
   evaluatePolicy,
   forecastLoads,
   oracleLoads,
-  type PlannedLoad,
   type PolicyRun,
   peakLoads,
 } from './policyEvaluation.js';

@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatNumber, table } from '../cli/table.js';
+import { roundTo } from '../common/roundTo.js';
+import { formatNumber, table } from '../common/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
-import { roundTo } from '../roundTo.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
 import type { PolicyName } from './policy.js';

@@ -1,5 +1,5 @@
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
-import { log } from '../log.js';
+import { log } from '../common/log.js';
 
 const pinoLevel: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',

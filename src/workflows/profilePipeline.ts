@@ -11,13 +11,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ProfilingActivities } from '../activities/index.js';
-import type { WrittenProfileSet } from '../activities/profiling.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
-import type { FailedJob, ProfileJob, ProfilingRequestFields, VariantMeasurement } from '../model/profilingRun.js';
-import { TASK_QUEUES } from '../taskQueues.js';
-import { reloadProfiles } from './adaptPipeline.js';
+import type { FailedJob, ProfileJob, ProfilingRequestFields, VariantMeasurement, WrittenProfileSet } from '../model/profilingRun.js';
+import { TASK_QUEUES } from '../temporal/taskQueues.js';
 import { markdownText } from './currentDetails.js';
 import { failureMessage } from './failureMessage.js';
+import { reloadProfilesSignal } from './messages.js';
 import { profileVariant } from './profileVariant.js';
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -142,6 +141,6 @@ export async function profilePipeline(input: ProfilingRequestFields): Promise<Pr
   show();
 
   const reloaded = plan.reload ? await adaptWorkflowsOf(plan.pipeline) : [];
-  for (const id of reloaded) await getExternalWorkflowHandle(id).signal(reloadProfiles, { version: written.version });
+  for (const id of reloaded) await getExternalWorkflowHandle(id).signal(reloadProfilesSignal, { version: written.version });
   return { profileSet: written, measurements, failed, reloaded };
 }

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findTemporalCli } from '../../src/temporal/cliBinary.js';
+import { findTemporalCli } from '../../src/tooling/cliBinary.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startTestServer, startWorkers } from '../helpers/temporal.js';

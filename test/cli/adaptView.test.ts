@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { renderRecords, renderStatus } from '../../src/cli/adaptView.js';
-import { formatNumber, table } from '../../src/cli/table.js';
-import { displayWidth, terminalWidth, wrapText } from '../../src/cli/terminalText.js';
+import { formatNumber, table } from '../../src/common/table.js';
+import { displayWidth, terminalWidth, wrapText } from '../../src/common/terminalText.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import { configOf, type Decision } from '../../src/model/decision.js';
 import type { DecisionRecord, Settings } from '../../src/model/decisionRecord.js';
+import { settingsOf } from '../../src/model/settings.js';
 import { changeReason } from '../../src/optimizer/changeReason.js';
-import { optimize } from '../../src/optimizer/decide.js';
+import { decideWithHighs } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
-import type { AdaptStatus } from '../../src/workflows/adaptPipeline.js';
+import type { AdaptStatus } from '../../src/workflows/messages.js';
 
 /** The text of a line up to display column `col`. */
 function upTo(line: string, col: number): string {
@@ -47,9 +48,10 @@ async function videoRecords(): Promise<DecisionRecord[]> {
   let previous: Settings | undefined;
   for (const [i, [load, slaMs]] of steps.entries()) {
     const settings: Settings = { slaMs, alpha: 1, beta: 0.001, gamma: 1e-6, accuracy: 'multiply' };
-    const problem = problemFromSpec(spec, profiles, load, { slaMs });
-    const decision = await optimize(problem, current ? { current: configOf(current) } : {});
-    const running = current && !decision.fallback ? await optimize(problem, { baseline: 'static', current: configOf(current) }) : undefined;
+    const problem = problemFromSpec(spec, profiles, load, settingsOf(spec, { slaMs }));
+    const decision = await decideWithHighs(problem, current ? { current: configOf(current) } : {});
+    const running =
+      current && !decision.fallback ? await decideWithHighs(problem, { baseline: 'static', current: configOf(current) }) : undefined;
     const why = changeReason(decision, {
       ...(current ? { current: configOf(current) } : {}),
       ...(running ? { running } : {}),
@@ -72,7 +74,7 @@ async function videoRecords(): Promise<DecisionRecord[]> {
       pipeline: 'video',
       at: new Date(Date.UTC(2025, 0, 1, 12, 0, i * 10, 123)).toISOString(),
       trigger: i === 0 ? 'start' : slaMs !== previous?.slaMs ? 'update' : 'timer',
-      profiles: profiles.version,
+      profilesVersion: profiles.version,
       observed: { source: 'trace', seconds: 120, last: Math.round(load), mean: load, max: Math.round(load), stale: false },
       forecast: { forecast: load, upper: load * 1.2, method: 'lstm', reason: '', provisioned: load },
       settings,
@@ -99,7 +101,7 @@ async function videoRecords(): Promise<DecisionRecord[]> {
     pipeline: 'video',
     at: new Date(Date.UTC(2025, 0, 1, 12, 2, 0)).toISOString(),
     trigger: 'timer',
-    profiles: profiles.version,
+    profilesVersion: profiles.version,
     settings: records[0]?.settings as Settings,
     outcome: 'skipped',
     reason: 'observe failed and no earlier window exists: prometheus at http://localhost:9090: connect ECONNREFUSED 127.0.0.1:9090',
@@ -172,7 +174,7 @@ describe('ipa adapt tables', () => {
     const last = records.find((r) => r.outcome === 'fallback') as DecisionRecord;
     const status: AdaptStatus = {
       pipeline: 'video',
-      profiles: last.profiles,
+      profilesVersion: last.profilesVersion,
       settings: last.settings,
       paused: false,
       step: 1234,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { humanLine } from '../../src/logFormat.js';
+import { humanLine } from '../../src/common/logFormat.js';
+import { projectRoot } from '../../src/common/paths.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { projectRoot } from '../../src/paths.js';
 import { groupAlive, startInGroup } from '../helpers/processes.js';
 import { serverWithWorkers } from '../helpers/temporal.js';
 
@@ -19,7 +19,7 @@ const applied: DecisionRecord = {
   pipeline: 'video',
   at: '2026-12-01T10:00:00.000Z',
   trigger: 'timer',
-  profiles: 'measured-h200',
+  profilesVersion: 'measured-h200',
   settings: { slaMs: 300, alpha: 1, beta: 0.001, gamma: 0, accuracy: 'sum' },
   forecast: { forecast: 40, upper: 45.5, method: 'lstm', reason: 'model', provisioned: 45.5 },
   outcome: 'applied',

@@ -7,11 +7,11 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DEMO_WORKFLOW_ID } from '../../src/cli/demo.js';
-import { projectRoot } from '../../src/paths.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { findTemporalCli } from '../../src/temporal/cliBinary.js';
-import { startDevServer } from '../../src/temporal/devServer.js';
-import { decisions, status } from '../../src/workflows/adaptPipeline.js';
+import { projectRoot } from '../../src/common/paths.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { findTemporalCli } from '../../src/tooling/cliBinary.js';
+import { startDevServer } from '../../src/tooling/devServer.js';
+import { decisionsQuery, statusQuery } from '../../src/workflows/messages.js';
 import { ping } from '../../src/workflows/ping.js';
 import { freePort } from '../helpers/ports.js';
 import { groupAlive, isAlive, type Started, startInGroup, waitUntil, waitUntilAsync } from '../helpers/processes.js';
@@ -84,12 +84,12 @@ describe('npm start', () => {
       // The demo: decisions of the video pipeline on the bursty trace appear within a minute.
       const demo = client.workflow.getHandle(DEMO_WORKFLOW_ID);
       const steps = () =>
-        demo.query(status).then(
+        demo.query(statusQuery).then(
           (s) => s.step,
           () => 0,
         );
       assert.ok(await waitUntilAsync(async () => (await steps()) >= 1, 60_000), `no demo decision within a minute:\n${run.output()}`);
-      const [first] = await demo.query(decisions, { limit: 1 });
+      const [first] = await demo.query(decisionsQuery, { limit: 1 });
       assert.equal(first?.pipeline, 'video');
       assert.equal(first?.apply?.actuator, 'simulated');
       assert.match(run.output(), /demo started/);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type KubernetesObject, loadAllYaml } from '@kubernetes/client-node';
-import { projectRoot } from '../../src/paths.js';
-import { findKustomize } from '../../src/setup/kustomize.js';
+import { projectRoot } from '../../src/common/paths.js';
+import { findKustomize } from '../../src/tooling/setup/kustomize.js';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, DEBIAN_CHROMIUM } from '../../src/setup/chromium.js';
+import { CHROMIUM_ARGS, DEBIAN_CHROMIUM } from '../../src/tooling/setup/chromium.js';
 
 /** Why a browser test cannot run here, if it cannot (`ipa setup` installs the browser). */
 export function noChromium(): string | undefined {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipelinesDir, profileSetsDir } from '../../src/paths.js';
+import { pipelinesDir, profileSetsDir } from '../../src/common/paths.js';
 
 /** A fresh, mutable copy of a committed profile set or pipeline spec, for tests that break it. */
 export function profileSetJson(name = 'measured-h200'): any {

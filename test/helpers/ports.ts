@@ -1,1 +1,1 @@
-export { freePort } from '../../src/freePort.js';
+export { freePort } from '../../src/tooling/freePort.js';

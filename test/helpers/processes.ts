@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { groupAlive, isAlive, type ProcessGroup, startProcessGroup } from '../../src/processGroup.js';
+import { groupAlive, isAlive, type ProcessGroup, startProcessGroup } from '../../src/tooling/processGroup.js';
 
 export { groupAlive, isAlive };
 

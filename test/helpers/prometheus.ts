@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findPrometheus } from '../../src/setup/prometheus.js';
+import { findPrometheus } from '../../src/tooling/setup/prometheus.js';
 import { freePort } from './ports.js';
 import { type Started, startInGroup, stopGroup } from './processes.js';
 

@@ -1,10 +1,10 @@
 import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
-import type { QueueName } from '../../src/taskQueues.js';
-import { findTemporalCli, findTemporalTestServer } from '../../src/temporal/cliBinary.js';
 import { installRuntime } from '../../src/temporal/runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
+import type { QueueName } from '../../src/temporal/taskQueues.js';
+import { createWorkers, runWorkers } from '../../src/temporal/worker.js';
+import { findTemporalCli, findTemporalTestServer } from '../../src/tooling/cliBinary.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/searchAttributes.js';
 
 /** A real Temporal dev server from the project's own CLI binary (no download by the SDK). */

@@ -14,8 +14,9 @@ import {
 } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { adaptPipeline, decisions, status, updateSla } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { decisionsQuery, slaUpdate, statusQuery } from '../../src/workflows/messages.js';
 import { renderKustomization } from '../deploy/render.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startTestServer, startWorkers } from '../helpers/temporal.js';
@@ -132,19 +133,20 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     let high: DecisionRecord | undefined;
     assert.ok(
       await waitUntilAsync(async () => {
-        const recent = await handle.query(decisions, { limit: 20 }).catch(() => []);
+        const recent = await handle.query(decisionsQuery, { limit: 20 }).catch(() => []);
         high = recent.find((r) => r.outcome === 'applied' && (r.observed?.max ?? 0) >= 600);
         return high !== undefined;
       }, 120_000),
       'a decision for the step-up was applied',
     );
-    const s = await handle.query(status);
+    const s = await handle.query(statusQuery);
     assert.match(s.adoption ?? '', /adopted from ipa-pipelines\/video-detect, ipa-pipelines\/video-classify/);
-    const first = (await handle.query(decisions, { limit: 50 })).at(-1) as DecisionRecord;
+    const first = (await handle.query(decisionsQuery, { limit: 50 })).at(-1) as DecisionRecord;
     const replicas = (r: DecisionRecord | undefined) => r?.config?.stages.reduce((t, x) => t + x.replicas, 0) ?? 0;
     assert.ok(replicas(high) > replicas(first) || high?.predicted?.cost !== first.predicted?.cost, 'the step-up changed the config');
     // Later steps may have moved on; the running Deployments equal the last applied decision.
-    const lastApplied = () => handle.query(decisions, { limit: 20 }).then((r) => r.find((x) => x.outcome === 'applied') as DecisionRecord);
+    const lastApplied = () =>
+      handle.query(decisionsQuery, { limit: 20 }).then((r) => r.find((x) => x.outcome === 'applied') as DecisionRecord);
     assert.ok(await waitUntilAsync(async () => inPlace(await lastApplied()), 60_000), 'Deployments carry the decided config');
     const detect = await read('video-detect');
     const gpu = detect.spec?.template.spec?.nodeSelector?.['ipa.io/node-kind'];
@@ -161,7 +163,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
       `detect pods Running on ${gpu} nodes (${pods.items.length} pods)`,
     );
 
-    const tight = await handle.executeUpdate(updateSla, { args: [{ slaMs: 60 }] });
+    const tight = await handle.executeUpdate(slaUpdate, { args: [{ slaMs: 60 }] });
     assert.equal(tight.settings.slaMs, 60);
     assert.ok((tight.predicted?.latencyMs ?? Number.POSITIVE_INFINITY) <= 60);
     if (tight.outcome === 'applied') assert.ok(await inPlace(tight), 'the tighter SLA’s config is what runs');
@@ -190,7 +192,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
       ],
     });
     const step = () =>
-      handle.query(status).then(
+      handle.query(statusQuery).then(
         (s) => s.step,
         () => 0,
       );
@@ -210,7 +212,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
         applyIds.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) &&
         (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
     );
-    const recent = await handle.query(decisions, { limit: 50 });
+    const recent = await handle.query(decisionsQuery, { limit: 50 });
     const failed = recent.filter((r) => r.outcome === 'apply-failed');
     assert.ok(
       retried.length > 0 || failed.length > 0,
@@ -224,7 +226,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     let missing: DecisionRecord | undefined;
     assert.ok(
       await waitUntilAsync(async () => {
-        const recent = await handle.query(decisions, { limit: 5 });
+        const recent = await handle.query(decisionsQuery, { limit: 5 });
         missing = recent.find((r) => r.outcome === 'apply-failed' && r.step > atDeletion);
         return missing !== undefined;
       }, 60_000),
@@ -235,7 +237,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     );
     const atFailure = missing?.step ?? 0;
     assert.ok(await waitUntilAsync(async () => (await step()) >= atFailure + 2, 60_000), 'the loop goes on after the failure');
-    const steps = (await handle.query(decisions, { limit: 50 })).map((r) => r.step).reverse();
+    const steps = (await handle.query(decisionsQuery, { limit: 50 })).map((r) => r.step).reverse();
     assert.deepEqual(
       steps,
       steps.map((_, i) => (steps[0] as number) + i),

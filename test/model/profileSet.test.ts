@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { projectRoot } from '../../src/common/paths.js';
 import { loadAllProfileSets } from '../../src/io/load.js';
 import { convertMeasuredProfiles } from '../../src/model/measuredProfiles.js';
 import { parseProfileSet, profileSetVersion, withVersion } from '../../src/model/profileSet.js';
 import { ValidationError } from '../../src/model/validation.js';
-import { projectRoot } from '../../src/paths.js';
 import { profileSetJson } from '../helpers/files.js';
 
 /** Asserts that parsing fails with exactly one issue at `path` whose message contains `text`. */
@@ -47,7 +47,8 @@ describe('profile set', () => {
   });
 
   it('is what converting the shared reference measurements gives', () => {
-    const measured = JSON.parse(readFileSync(join(projectRoot, '..', 'shared', 'measured-profiles', 'variant-profiles.json'), 'utf8'));
+    // A copy of ../shared/measured-profiles/variant-profiles.json (test/fixtures/README.md).
+    const measured = JSON.parse(readFileSync(join(projectRoot, 'test', 'fixtures', 'measured-profiles', 'variant-profiles.json'), 'utf8'));
     const committed = parseProfileSet(profileSetJson());
     const converted = convertMeasuredProfiles(measured, { name: 'measured-h200', gpuShapeCpu: 4, measuredAt: '2026-11' });
     assert.equal(converted.version, committed.version);

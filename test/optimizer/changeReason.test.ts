@@ -6,8 +6,9 @@ import { configOf, type Decision } from '../../src/model/decision.js';
 import type { Settings } from '../../src/model/decisionRecord.js';
 import type { PipelineSpec } from '../../src/model/pipelineSpec.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
+import { settingsOf } from '../../src/model/settings.js';
 import { changeReason, settingsChange, stageChanges } from '../../src/optimizer/changeReason.js';
-import { optimize } from '../../src/optimizer/decide.js';
+import { decideWithHighs } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 
 describe('the reason of a config change', () => {
@@ -20,9 +21,11 @@ describe('the reason of a config change', () => {
 
   /** The decision at a load and SLA, and the static evaluation of `current` at the same. */
   async function at(load: number, slaMs = 300, current?: Decision) {
-    const problem = problemFromSpec(video, profiles, load, { slaMs });
-    const decision = await optimize(problem, current ? { current: configOf(current) } : {});
-    const running = current ? await optimize(problem, { baseline: 'static', current: configOf(current), explain: false }) : undefined;
+    const problem = problemFromSpec(video, profiles, load, settingsOf(video, { slaMs }));
+    const decision = await decideWithHighs(problem, current ? { current: configOf(current) } : {});
+    const running = current
+      ? await decideWithHighs(problem, { baseline: 'static', current: configOf(current), explain: false })
+      : undefined;
     return { decision, running };
   }
 
@@ -116,14 +119,8 @@ describe('the reason of a config change', () => {
   it('comes with the recommendation of a step that changes the config, from the testbed profiles too', async () => {
     const testbed = await resolveProfileSet('testbed');
     const spec = await resolvePipelineSpec('testbed', testbed);
-    const settings: Settings = {
-      slaMs: spec.slaMs,
-      alpha: spec.objective.alpha,
-      beta: spec.objective.beta,
-      gamma: spec.objective.gamma,
-      accuracy: spec.pas,
-    };
-    const input = { method: 'max' as const, provision: 'forecast' as const, spec, profiles: testbed.version, settings };
+    const settings = settingsOf(spec);
+    const input = { method: 'max' as const, provision: 'forecast' as const, spec, profilesVersion: testbed.version, settings };
     const first = await recommend({ ...input, window: Array<number>(120).fill(1) });
     assert.match(first.changeReason ?? '', /^first config/);
     const same = await recommend({ ...input, window: Array<number>(120).fill(1), current: configOf(first.decision) });

@@ -4,8 +4,9 @@ import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import type { Problem } from '../../src/model/problem.js';
 import { parseProblem } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
+import { settingsOf } from '../../src/model/settings.js';
 import { ValidationError } from '../../src/model/validation.js';
-import { optimize } from '../../src/optimizer/decide.js';
+import { decideWithHighs } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 
 /** A one-stage problem with the given variants, each one shape and one batch row. */
@@ -43,7 +44,7 @@ describe('decisions', () => {
 
   it('picks, explains and predicts for the video pipeline', async () => {
     const spec = await resolvePipelineSpec('video', profiles);
-    const d = await optimize(problemFromSpec(spec, profiles, 100));
+    const d = await decideWithHighs(problemFromSpec(spec, profiles, 100));
     assert.equal(d.feasible, true);
     assert.equal(d.fallback, false);
     assert.deepEqual(
@@ -65,7 +66,8 @@ describe('decisions', () => {
 
   it('says which constraint binds', async () => {
     const spec = await resolvePipelineSpec('video', profiles);
-    const d = await optimize(problemFromSpec({ ...spec, pas: 'sum' }, profiles, 100, { slaMs: 40 }));
+    const sumSpec = { ...spec, pas: 'sum' as const };
+    const d = await decideWithHighs(problemFromSpec(sumSpec, profiles, 100, settingsOf(sumSpec, { slaMs: 40 })));
     assert.equal(d.feasible, true);
     const sla = d.explanation.binding.find((b) => b.constraint === 'sla');
     assert.ok(sla, JSON.stringify(d.explanation));
@@ -75,7 +77,7 @@ describe('decisions', () => {
 
   it('explains an SLA nothing meets and returns a marked fallback', async () => {
     const spec = await resolvePipelineSpec('video', profiles);
-    const d = await optimize(problemFromSpec(spec, profiles, 100, { slaMs: 5 }));
+    const d = await decideWithHighs(problemFromSpec(spec, profiles, 100, settingsOf(spec, { slaMs: 5 })));
     assert.equal(d.feasible, false);
     assert.equal(d.fallback, true);
     assert.match(d.explanation.infeasible[0] ?? '', /^fastest options need [\d.]+ ms > SLA 5 ms \(detect: .*, classify: .*\)$/);
@@ -85,7 +87,7 @@ describe('decisions', () => {
   it('explains a load over maxReplicas with the replicas it would need', async () => {
     const spec = await resolvePipelineSpec('video', profiles);
     const narrow = { ...spec, limits: { ...spec.limits, maxReplicas: 3 } };
-    const d = await optimize(problemFromSpec(narrow, profiles, 5000));
+    const d = await decideWithHighs(problemFromSpec(narrow, profiles, 5000));
     assert.equal(d.feasible, false);
     assert.match(
       d.explanation.infeasible.join('\n'),
@@ -105,7 +107,7 @@ describe('decisions', () => {
       100,
       0,
     );
-    const d = await optimize(p);
+    const d = await decideWithHighs(p);
     assert.equal(d.config[0]?.replicas, 1);
     assert.equal(d.config[0]?.variant, 'b');
     assert.equal(d.config[0]?.batchWaitMs, 50);
@@ -113,18 +115,18 @@ describe('decisions', () => {
   });
 
   it('an SLA exactly on an option latency is met', async () => {
-    const d = await optimize(tiny([{ name: 'a', accuracy: 70, latencyMs: 12.3, throughputRps: 100 }], 12.3));
+    const d = await decideWithHighs(tiny([{ name: 'a', accuracy: 70, latencyMs: 12.3, throughputRps: 100 }], 12.3));
     assert.equal(d.feasible, true);
     assert.equal(d.slackMs, 0);
-    const late = await optimize(tiny([{ name: 'a', accuracy: 70, latencyMs: 12.3, throughputRps: 100 }], 12.299999));
+    const late = await decideWithHighs(tiny([{ name: 'a', accuracy: 70, latencyMs: 12.3, throughputRps: 100 }], 12.299999));
     assert.equal(late.feasible, false);
   });
 
   it('one option, and ties between identical options', async () => {
-    const one = await optimize(tiny([{ name: 'a', accuracy: 70, latencyMs: 5, throughputRps: 100 }], 50));
+    const one = await decideWithHighs(tiny([{ name: 'a', accuracy: 70, latencyMs: 5, throughputRps: 100 }], 50));
     assert.equal(one.config[0]?.variant, 'a');
     for (const method of ['highs', 'bnb', 'brute'] as const) {
-      const tie = await optimize(
+      const tie = await decideWithHighs(
         tiny(
           [
             { name: 'a', accuracy: 70, latencyMs: 5, throughputRps: 100 },
@@ -148,26 +150,26 @@ describe('decisions', () => {
         { stage: 'classify', variant: 'resnet18', shape: 'cpu-8', batch: 1, replicas: 3 },
       ],
     };
-    const ipa = await optimize(problem);
-    const fa2 = await optimize(problem, { baseline: 'fa2', current });
+    const ipa = await decideWithHighs(problem);
+    const fa2 = await decideWithHighs(problem, { baseline: 'fa2', current });
     assert.deepEqual(
       fa2.config.map((c) => c.variant),
       current.stages.map((c) => c.variant),
     );
     assert.ok(fa2.objective.value <= ipa.objective.value + 1e-12);
-    const rim = await optimize(problem, { baseline: 'rim', current });
+    const rim = await decideWithHighs(problem, { baseline: 'rim', current });
     assert.deepEqual(
       rim.config.map((c) => c.replicas),
       [2, 3],
     );
-    const fixed = await optimize(problem, { baseline: 'static', current });
+    const fixed = await decideWithHighs(problem, { baseline: 'static', current });
     assert.equal(fixed.solver.method, 'evaluate');
     assert.deepEqual(
       fixed.config.map((c) => [c.variant, c.shape, c.batch, c.replicas]),
       current.stages.map((c) => [c.variant, c.shape, c.batch, c.replicas]),
     );
     // 3 replicas of resnet18 on cpu-8 carry 3 × 82 rps: at 400 rps the static config is infeasible.
-    const overload = await optimize(problemFromSpec(spec, profiles, 400), { baseline: 'static', current });
+    const overload = await decideWithHighs(problemFromSpec(spec, profiles, 400), { baseline: 'static', current });
     assert.equal(overload.feasible, false);
     assert.match(overload.explanation.infeasible.join(' '), /3 replicas × .* rps of resnet18\/cpu-8 batch 1 < 400 rps/);
   });
@@ -176,7 +178,7 @@ describe('decisions', () => {
     const spec = await resolvePipelineSpec('video', profiles);
     const problem = problemFromSpec(spec, profiles, 50);
     await assert.rejects(
-      optimize(problem, {
+      decideWithHighs(problem, {
         baseline: 'fa2',
         current: { stages: [{ stage: 'detect', variant: 'yolo', shape: 'gpu-h200', batch: 1, replicas: 1 }] },
       }),
@@ -185,7 +187,7 @@ describe('decisions', () => {
         /current.stages: expected 2 stages, got 1/.test(err.message) &&
         /current.stages\[0\].variant: unknown variant "yolo"/.test(err.message),
     );
-    await assert.rejects(optimize(problem, { baseline: 'rim' }), /baseline rim needs the current config/);
+    await assert.rejects(decideWithHighs(problem, { baseline: 'rim' }), /baseline rim needs the current config/);
   });
 });
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Highs } from 'highs';
 import { resolveProfileSet } from '../../src/io/load.js';
-import { optimize } from '../../src/optimizer/decide.js';
-import { failHighsForTest, highsReloads, highsRuns } from '../../src/optimizer/highsSolver.js';
-import { gridProblem, variantPool } from '../../src/optimizer/syntheticProblems.js';
+import { decideWithHighs } from '../../src/optimizer/decide.js';
+import { highsReloads, highsRuns, reloadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { gridProblem, variantPool } from '../../src/tooling/syntheticProblems.js';
 
 /**
  * highs-js has failed after a few thousand calls in some versions; the adaptation loop solves
@@ -22,12 +23,12 @@ describe('solver endurance', () => {
       [7, 9],
     ].map(([stages, variants]) => gridProblem(pool, stages as number, variants as number, 'sum'));
     for (let i = 0; i < 2000; i++)
-      await optimize(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
+      await decideWithHighs(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
     const before = process.memoryUsage().rss;
     const runsBefore = highsRuns();
     let infeasible = 0;
     for (let i = 0; i < 100_000; i++) {
-      const d = await optimize(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
+      const d = await decideWithHighs(problems[i % problems.length] as (typeof problems)[number], { method: 'highs', explain: false });
       if (!d.feasible) infeasible += 1;
       assert.equal(d.solver.method, 'highs');
     }
@@ -42,10 +43,18 @@ describe('solver endurance', () => {
   it('re-creates the solver when HiGHS throws, and still answers', async () => {
     const profiles = await resolveProfileSet('measured-h200');
     const problem = gridProblem(variantPool(profiles, 10), 3, 5, 'sum');
-    const expected = await optimize(problem, { method: 'highs', explain: false });
+    const expected = await decideWithHighs(problem, { method: 'highs', explain: false });
+    // A module whose every call throws, the way a worn-out highs-js instance fails (it is no
+    // promise: `then` is absent, so the loader's promise can resolve to it).
+    const failing = new Proxy({} as Highs, {
+      get(_, key) {
+        if (key === 'then') return undefined;
+        throw new Error('simulated HiGHS failure');
+      },
+    });
+    await reloadHighsSolver(async () => failing);
     const reloads = highsReloads();
-    failHighsForTest();
-    const again = await optimize(problem, { method: 'highs', explain: false });
+    const again = await decideWithHighs(problem, { method: 'highs', explain: false });
     assert.equal(highsReloads(), reloads + 1);
     assert.equal(again.solver.method, 'highs');
     assert.equal(again.objective.value, expected.objective.value);

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/common/seededRandom.js';
 import { resolveProfileSet } from '../../src/io/load.js';
-import type { PasMethod } from '../../src/model/pipelineSpec.js';
 import type { Problem, ProblemShape } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
+import { PAS_METHODS, type PasMethod } from '../../src/model/settings.js';
 import { highsRuns, loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { buildOptions, type Option } from '../../src/optimizer/options.js';
 import { queueWaitMs } from '../../src/optimizer/queueing.js';
 import { type Method, optimumValue, solveProblem } from '../../src/optimizer/solve.js';
-import { gridProblem, randomProblem, seededRandom, variantPool } from '../../src/optimizer/syntheticProblems.js';
+import { gridProblem, randomProblem, variantPool } from '../../src/tooling/syntheticProblems.js';
 
 const optimum = (problem: Problem, method: Method) => optimumValue(solveProblem(problem, method));
 
@@ -29,7 +30,7 @@ describe('exact solvers against brute force', () => {
     profiles = await resolveProfileSet('measured-h200');
   });
 
-  for (const pas of ['sum', 'average', 'multiply'] as PasMethod[]) {
+  for (const pas of PAS_METHODS) {
     it(`agree on 500 seeded random instances with ${pas} PAS`, () => {
       const random = seededRandom({ sum: 1, average: 2, multiply: 3 }[pas]);
       let infeasible = 0;
@@ -63,7 +64,7 @@ describe('exact solvers against brute force', () => {
       const random = seededRandom(seed);
       let infeasible = 0;
       for (let i = 0; i < 300; i++) {
-        const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
+        const pas = PAS_METHODS[i % 3] as PasMethod;
         const problem: Problem = {
           ...randomProblem(profiles, pas, random, { maxStages: 3, maxVariants: 4, maxShapes: 4, maxBatches: 5, maxCombinations: 50_000 }),
           arrivals,

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/common/seededRandom.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
-import type { PasMethod } from '../../src/model/pipelineSpec.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
+import { PAS_METHODS, type PasMethod } from '../../src/model/settings.js';
 import { type Fleet, optimizeFleet, pipelineCandidates, solveFleetBruteForce } from '../../src/optimizer/fleet.js';
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
-import { randomProblem, seededRandom } from '../../src/optimizer/syntheticProblems.js';
+import { randomProblem } from '../../src/tooling/syntheticProblems.js';
 
 describe('fleet: pipelines sharing capacity', () => {
   let profiles: ProfileSet;
@@ -19,7 +20,7 @@ describe('fleet: pipelines sharing capacity', () => {
     const random = seededRandom(11);
     let binding = 0;
     for (let i = 0; i < 150; i++) {
-      const pas = (['sum', 'average', 'multiply'] as PasMethod[])[i % 3] as PasMethod;
+      const pas = PAS_METHODS[i % 3] as PasMethod;
       // Pipelines that are feasible alone, and a capacity between their leanest needs and what
       // they take alone: the range where sharing decides something.
       const pipelines = Array.from({ length: 2 + (i % 2) }, () => {

@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { groupAlive } from '../../src/processGroup.js';
 import {
   fetchModelMetadata,
   type InferenceEndpoint,
@@ -15,6 +14,7 @@ import {
 import { type LoadResult, runClosedLoop, runOpenLoop } from '../../src/profiling/loadGenerator.js';
 import { poissonArrivals } from '../../src/profiling/poissonArrivals.js';
 import { ensureTestbed, type ModelServer, startModelServer } from '../../src/profiling/testbed.js';
+import { groupAlive } from '../../src/tooling/processGroup.js';
 
 const dummyPayload = { inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1, 1], data: [0] }] };
 const dummyEndpoint: InferenceEndpoint = { baseUrl: 'http://127.0.0.1:9', model: 'm' };

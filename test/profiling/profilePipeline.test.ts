@@ -9,16 +9,17 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { pipelinesDir, projectRoot } from '../../src/common/paths.js';
 import { loadPipelineSpec } from '../../src/io/load.js';
 import { type ProfileSet, parseProfileSet } from '../../src/model/profileSet.js';
 import type { ProfilingRequestFields } from '../../src/model/profilingRun.js';
 import { decide } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
-import { pipelinesDir, projectRoot } from '../../src/paths.js';
 import { ensureTestbed } from '../../src/profiling/testbed.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { findTemporalCli } from '../../src/temporal/cliBinary.js';
-import { adaptPipeline, status } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { findTemporalCli } from '../../src/tooling/cliBinary.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { type ProfilingResult, profilePipeline } from '../../src/workflows/profilePipeline.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { type Started, startInGroup, stopGroup, waitUntilAsync } from '../helpers/processes.js';
@@ -91,8 +92,6 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
     for (const v of variants) {
       const [one, big] = rowsOf(set, v.name);
       assert.ok(one && big, `${v.name}: rows for batches 1 and 128`);
-      // A request carries the whole batch: 128 rows cost more time than one, on every model.
-      assert.ok(big.p50Ms > one.p50Ms, `${v.name}: p50 at batch 128 (${big.p50Ms} ms) > at batch 1 (${one.p50Ms} ms)`);
       assert.ok(
         big.throughputRps > one.throughputRps,
         `${v.name}: items/s at batch 128 (${big.throughputRps}) > at 1 (${one.throughputRps})`,
@@ -100,14 +99,47 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
       assert.ok(one.throughputRps > 0 && (one.samples ?? 0) > 0);
       assert.equal(set.variants.find((x) => x.variant === v.name)?.accuracy, v.accuracy, `${v.name}: accuracy from held-out data`);
     }
-    // Bigger models of a stage take longer per request. Compared at batch 1: at batch 128 every
-    // reduce variant spends most of its time encoding the same 128 × 64 output, which hides the model.
-    const batchOne = (variant: string) => rowsOf(set, variant)[0]?.p50Ms ?? 0;
-    for (const [big, small] of [
-      ['reduce-kpca1200', 'reduce-pca8'],
-      ['classify-rf200', 'classify-rf10'],
-    ] as const) {
-      assert.ok(batchOne(big) > batchOne(small), `${big} (${batchOne(big)} ms) is slower than ${small} (${batchOne(small)} ms) at batch 1`);
+    // Latency orderings. Each p50 comes from one 1 s window, and other processes on the machine
+    // only ever slow a window, by up to several times (17 ms for a 3 ms service time has been
+    // seen): one disturbed window can invert a 20 % difference. So a pair is compared by the
+    // fastest p50 of each (variant, batch) over the runs that measured it, and the variants of a
+    // pair that looks inverted are measured once more before the check.
+    const runs = [set];
+    /** The p50s of (variant, batch) in the runs that measured it (a recheck measures only some variants). */
+    const p50s = (variant: string, batch: number) =>
+      runs.flatMap((run) => {
+        const row = run.variants
+          .find((v) => v.variant === variant)
+          ?.profiles.find((p) => p.shape === 'cpu-1')
+          ?.rows.find((r) => r.batch === batch);
+        return row ? [row.p50Ms] : [];
+      });
+    const p50 = (variant: string, batch: number) => Math.min(...p50s(variant, batch));
+    const seen = (variant: string, batch: number) => p50s(variant, batch).join(', ');
+    type Ordering = { slower: [string, number]; faster: [string, number]; why: string };
+    const orderings: Ordering[] = [
+      // A request carries the whole batch: 128 rows cost more time than one, on every model.
+      ...variants.map((v): Ordering => ({ slower: [v.name, 128], faster: [v.name, 1], why: 'a request carries the whole batch' })),
+      // Bigger models of a stage take longer per request. Compared at batch 1: at batch 128 every
+      // reduce variant spends most of its time encoding the same 128 × 64 output, which hides the model.
+      { slower: ['reduce-kpca1200', 1], faster: ['reduce-pca8', 1], why: 'the bigger model is slower' },
+      { slower: ['classify-rf200', 1], faster: ['classify-rf10', 1], why: 'the bigger model is slower' },
+    ];
+    const inverted = orderings.filter((o) => !(p50(...o.slower) > p50(...o.faster)));
+    if (inverted.length > 0) {
+      const again = [...new Set(inverted.flatMap((o) => [o.slower[0], o.faster[0]]))];
+      const recheck = await profile(
+        { pipeline: testbedPipeline, shapes: ['cpu-1'], batches: [1, 128], variants: again, name: 'testbed-recheck', ...quick },
+        'profile-testbed-recheck',
+      );
+      assert.deepEqual(recheck.failed, []);
+      runs.push(parseProfileSet(JSON.parse(await readFile(recheck.profileSet.path, 'utf8')), recheck.profileSet.path));
+    }
+    for (const { slower, faster, why } of orderings) {
+      assert.ok(
+        p50(...slower) > p50(...faster),
+        `${why}: p50 of ${slower[0]} at batch ${slower[1]} (${seen(...slower)} ms) > of ${faster[0]} at batch ${faster[1]} (${seen(...faster)} ms)`,
+      );
     }
 
     const spec = await loadPipelineSpec(testbedPipeline, set);
@@ -123,12 +155,12 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
     try {
       // Queries fail until the first workflow task has registered the handlers.
       const step = () =>
-        loop.query(status).then(
+        loop.query(statusQuery).then(
           (s) => s.step,
           () => 0,
         );
       assert.ok(await waitUntilAsync(async () => (await step()) >= 1, 30_000), 'the loop made its first step');
-      assert.equal((await loop.query(status)).profiles, set.version);
+      assert.equal((await loop.query(statusQuery)).profilesVersion, set.version);
       // Visibility is eventually consistent: wait until the loop can be found by its pipeline.
       assert.ok(
         await waitUntilAsync(
@@ -145,7 +177,10 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
       assert.notEqual(merged.version, set.version);
       assert.deepEqual(rowsOf(merged, 'classify-rf200'), rowsOf(set, 'classify-rf200'), 'rows not measured again are kept');
       assert.equal(rowsOf(merged, 'reduce-pca8').length, 1, 'the measured variant has the new rows');
-      assert.ok(await waitUntilAsync(async () => (await loop.query(status)).profiles === merged.version, 30_000), 'the loop reloaded');
+      assert.ok(
+        await waitUntilAsync(async () => (await loop.query(statusQuery)).profilesVersion === merged.version, 30_000),
+        'the loop reloaded',
+      );
     } finally {
       await loop.terminate('test over');
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../../src/seededRandom.js';
+import { seededRandom } from '../../src/common/seededRandom.js';
 import { EventQueue } from '../../src/simulator/eventQueue.js';
 
 describe('event queue', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nearestRank } from '../../src/nearestRank.js';
+import { nearestRank } from '../../src/common/nearestRank.js';
 import { RandomVariates } from '../../src/simulator/randomVariates.js';
 import { meanServiceMs, ServiceTable, serviceTimesFromProfile } from '../../src/simulator/serviceTime.js';
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findTemporalCli, TEMPORAL_CLI, temporalCliVersion } from '../../src/temporal/cliBinary.js';
+import { findTemporalCli, TEMPORAL_CLI, temporalCliVersion } from '../../src/tooling/cliBinary.js';
 
 describe('finding the Temporal CLI', () => {
   const saved = { path: process.env.PATH, cli: process.env.TEMPORAL_CLI_PATH };

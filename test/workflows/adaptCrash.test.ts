@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { projectRoot } from '../../src/common/paths.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { projectRoot } from '../../src/paths.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { findTemporalCli } from '../../src/temporal/cliBinary.js';
 import { readDecisions } from '../../src/temporal/decisionHistory.js';
-import { type DevServer, startDevServer } from '../../src/temporal/devServer.js';
-import { adaptPipeline, status } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { findTemporalCli } from '../../src/tooling/cliBinary.js';
+import { type DevServer, startDevServer } from '../../src/tooling/devServer.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { freePort } from '../helpers/ports.js';
 import { groupAlive, type Started, startInGroup, waitUntilAsync } from '../helpers/processes.js';
 
@@ -60,7 +61,7 @@ describe('adaptPipeline crash safety (dev server on SQLite, worker in its own pr
         assert.ok(ok, `expected step ${n}, saw ${seen}`);
         return seen;
       };
-      const step = () => handle.query(status).then((s) => s.step);
+      const step = () => handle.query(statusQuery).then((s) => s.step);
 
       await stepAtLeast(4, 60_000, step);
       killGroup(worker);
@@ -81,7 +82,7 @@ describe('adaptPipeline crash safety (dev server on SQLite, worker in its own pr
       await stepAtLeast(beforeRestart + 4, 90_000, () =>
         again.workflow
           .getHandle('adapt-crash')
-          .query(status)
+          .query(statusQuery)
           .then((s) => s.step),
       );
 

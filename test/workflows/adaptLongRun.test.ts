@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { chainHistories, readDecisions } from '../../src/temporal/decisionHistory.js';
-import { adaptPipeline, setSla, status } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { setSlaSignal, statusQuery } from '../../src/workflows/messages.js';
 import { startTimeSkippingServer, startWorkers } from '../helpers/temporal.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -42,10 +43,10 @@ describe('adaptPipeline over 7 simulated days (time-skipping test server)', () =
       ],
     });
     await env.sleep(DAY);
-    await handle.signal(setSla, { slaMs: 200 });
+    await handle.signal(setSlaSignal, { slaMs: 200 });
     await env.sleep(6 * DAY);
 
-    const s = await handle.query(status);
+    const s = await handle.query(statusQuery);
     const expectedSteps = (7 * DAY) / (INTERVAL_SECONDS * 1000);
     assert.ok(s.step >= expectedSteps - 2, `about ${expectedSteps} steps in a week, saw ${s.step}`);
     assert.ok(s.run >= Math.floor(s.step / STEPS_PER_RUN), `runs chain every ${STEPS_PER_RUN} steps, saw run ${s.run}`);

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { displayWidth } from '../../src/cli/terminalText.js';
+import { displayWidth } from '../../src/common/terminalText.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { withVersion } from '../../src/model/profileSet.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { readDecisions } from '../../src/temporal/decisionHistory.js';
-import { type AdaptInput, adaptPipeline, decisions, setSla, status, updateSla } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { type AdaptInput, adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { decisionsQuery, setSlaSignal, slaUpdate, statusQuery } from '../../src/workflows/messages.js';
 import { IpaSlaMs } from '../../src/workflows/searchAttributes.js';
 import { profileSetJson } from '../helpers/files.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
@@ -48,7 +49,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     let step = 0;
     const reached = await waitUntilAsync(async () => {
       // Queries are answered once the first activity has prepared the pipeline.
-      step = (await handle.query(status).catch(() => ({ step: 0 }))).step;
+      step = (await handle.query(statusQuery).catch(() => ({ step: 0 }))).step;
       return step >= count;
     }, timeoutMs);
     assert.ok(reached, `expected ${count} steps, saw ${step}`);
@@ -61,7 +62,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
       actuator: { kind: 'dry-run', log },
     });
     await stepsReach(handle, 8);
-    const recent = (await handle.query(decisions, { limit: 50 })).reverse();
+    const recent = (await handle.query(decisionsQuery, { limit: 50 })).reverse();
     await handle.terminate('test done');
 
     const steps = recent.map((r) => r.step);
@@ -113,19 +114,19 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
       observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
     });
     await stepsReach(handle, 1);
-    const before = (await handle.query(status)).lastDecision as DecisionRecord;
+    const before = (await handle.query(statusQuery)).lastDecision as DecisionRecord;
     assert.equal(before.settings.slaMs, 300);
 
-    await handle.signal(setSla, { slaMs: 120 });
+    await handle.signal(setSlaSignal, { slaMs: 120 });
     await stepsReach(handle, 2);
-    const afterSignal = (await handle.query(status)).lastDecision as DecisionRecord;
+    const afterSignal = (await handle.query(statusQuery)).lastDecision as DecisionRecord;
     assert.equal(afterSignal.trigger, 'signal', 'the signal woke the loop long before the hour-long timer');
     assert.equal(afterSignal.settings.slaMs, 120);
     assert.notDeepEqual(afterSignal.config, before.config, 'the tighter SLA changes the config');
     assert.ok((afterSignal.predicted?.latencyMs ?? Infinity) <= 120);
     assert.match(afterSignal.reason ?? '', /: SLA 300 → 120 ms; /, 'the reason of the change names the SLA change');
 
-    const updated = await handle.executeUpdate(updateSla, { args: [{ slaMs: 60 }] });
+    const updated = await handle.executeUpdate(slaUpdate, { args: [{ slaMs: 60 }] });
     assert.equal(updated.trigger, 'update');
     assert.equal(updated.settings.slaMs, 60);
     assert.equal(updated.step, 3);
@@ -144,17 +145,17 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     await stepsReach(handle, 1);
     for (const bad of [{ slaMs: -5 }, { slaMs: 'fast' }, { sla: 100 }, 7]) {
       await assert.rejects(
-        handle.executeUpdate(updateSla, { args: [bad as never] }),
+        handle.executeUpdate(slaUpdate, { args: [bad as never] }),
         (err: unknown) => err instanceof WorkflowUpdateFailedError && /updateSla rejected/.test(String((err.cause as Error)?.message)),
       );
     }
-    await handle.signal(setSla, { slaMs: 0 });
-    await handle.signal(setSla, { slaMs: Number.NaN } as never);
+    await handle.signal(setSlaSignal, { slaMs: 0 });
+    await handle.signal(setSlaSignal, { slaMs: Number.NaN } as never);
     await handle.signal('setObjective', { alpha: -1, accuracy: 'max' });
     await handle.signal('reloadProfiles', { version: 'no-such-set' });
-    let s = await handle.query(status);
+    let s = await handle.query(statusQuery);
     await waitUntilAsync(async () => {
-      s = await handle.query(status);
+      s = await handle.query(statusQuery);
       return s.counters.ignoredSignals >= 4;
     }, 20_000);
     assert.equal(s.counters.ignoredSignals, 4);
@@ -175,14 +176,14 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     const handle = await start('adapt-pause', { observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 } });
     await stepsReach(handle, 1);
     await handle.signal('pause');
-    await waitUntilAsync(async () => (await handle.query(status)).paused, 10_000);
-    const paused = (await handle.query(status)).step;
+    await waitUntilAsync(async () => (await handle.query(statusQuery)).paused, 10_000);
+    const paused = (await handle.query(statusQuery)).step;
     await new Promise((r) => setTimeout(r, 2500));
-    assert.equal((await handle.query(status)).step, paused, 'no step while paused');
-    await assert.rejects(handle.executeUpdate(updateSla, { args: [{ slaMs: 100 }] }), (err: Error) => /paused/.test(String(err.cause)));
+    assert.equal((await handle.query(statusQuery)).step, paused, 'no step while paused');
+    await assert.rejects(handle.executeUpdate(slaUpdate, { args: [{ slaMs: 100 }] }), (err: Error) => /paused/.test(String(err.cause)));
     await handle.signal('resume');
     await stepsReach(handle, paused + 1);
-    const [first] = (await handle.query(decisions, { limit: 50 })).filter((d) => d.step === paused + 1);
+    const [first] = (await handle.query(decisionsQuery, { limit: 50 })).filter((d) => d.step === paused + 1);
     assert.equal(first?.trigger, 'resume', 'the step right after resume says what woke it');
     await handle.terminate('test done');
   });
@@ -192,9 +193,9 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
       maxStepsPerRun: 3,
       observe: { kind: 'trace', loads: Array<number>(400).fill(30), start: 150, speed: 10 },
     });
-    await env.client.workflow.getHandle('adapt-chain').signal(setSla, { slaMs: 200 });
+    await env.client.workflow.getHandle('adapt-chain').signal(setSlaSignal, { slaMs: 200 });
     await stepsReach(handle, 8);
-    const s = await handle.query(status);
+    const s = await handle.query(statusQuery);
     assert.ok(s.run >= 3, `expected at least 3 runs, saw ${s.run}`);
     assert.equal(s.settings.slaMs, 200, 'the SLA set by signal in run 1 is carried');
 
@@ -239,7 +240,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
       actuator: { kind: 'dry-run', log: dir },
     });
     await stepsReach(handle, 2);
-    const s = await handle.query(status);
+    const s = await handle.query(statusQuery);
     const last = s.lastDecision as DecisionRecord;
     assert.equal(last.outcome, 'apply-failed');
     assert.equal(last.apply?.status, 'failed');
@@ -261,13 +262,13 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
       observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
     });
     await stepsReach(handle, 1);
-    const before = (await handle.query(status)).profiles;
+    const before = (await handle.query(statusQuery)).profilesVersion;
     await handle.signal('reloadProfiles', { version: file });
     await stepsReach(handle, 2);
-    const s = await handle.query(status);
+    const s = await handle.query(statusQuery);
     assert.notEqual(before, set.version);
-    assert.equal(s.profiles, set.version);
-    assert.equal(s.lastDecision?.profiles, set.version, 'the next step plans with the new set');
+    assert.equal(s.profilesVersion, set.version);
+    assert.equal(s.lastDecision?.profilesVersion, set.version, 'the next step plans with the new set');
     assert.equal(s.lastDecision?.trigger, 'signal');
     await handle.terminate('test done');
   });

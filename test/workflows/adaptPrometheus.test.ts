@@ -3,11 +3,12 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Observation } from '../../src/activities/observe.js';
-import { serveMetrics } from '../../src/metrics.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
 import { chainHistories, localActivityResult } from '../../src/temporal/decisionHistory.js';
-import { adaptPipeline, decisions, status } from '../../src/workflows/adaptPipeline.js';
+import { serveMetrics } from '../../src/temporal/metrics.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { decisionsQuery, statusQuery } from '../../src/workflows/messages.js';
 import { type LoadGenerator, startLoadGenerator } from '../helpers/loadGenerator.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
@@ -63,7 +64,7 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
       workflowId: 'adapt-prometheus',
       args: [{ pipeline: 'video', intervalSeconds: 2, observe: { kind: 'prometheus', url } }],
     });
-    assert.ok(await waitUntilAsync(async () => (await handle.query(status).catch(() => ({ step: 0 }))).step >= 2, 60_000));
+    assert.ok(await waitUntilAsync(async () => (await handle.query(statusQuery).catch(() => ({ step: 0 }))).step >= 2, 60_000));
 
     // The window the workflow saw, second by second, against what the generator produced.
     const seen = await observations(env, 'adapt-prometheus');
@@ -88,7 +89,7 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
       for (const v of result.loads)
         assert.ok(v === 0 || [...levels].some((l) => Math.abs(v - l) <= Math.max(0.5, 0.1 * l)), `${v} is a generated level`);
     }
-    const first = (await handle.query(decisions, { limit: 50 })).at(-1) as DecisionRecord;
+    const first = (await handle.query(decisionsQuery, { limit: 50 })).at(-1) as DecisionRecord;
     // irate divides by the scrapes' actual distance, 1 s ± jitter on a busy machine (see close()).
     assert.ok(close(first.observed?.max ?? 0, 90), `peak ${first.observed?.max} ≈ 90`);
     assert.match(first.observed?.source ?? '', /^prometheus /);
@@ -118,11 +119,11 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
     // Prometheus goes away: the next step reuses the last good window with the max forecaster.
     await prometheus?.stop();
     prometheus = undefined;
-    const before = (await handle.query(status)).step;
+    const before = (await handle.query(statusQuery)).step;
     let stale: DecisionRecord | undefined;
     assert.ok(
       await waitUntilAsync(async () => {
-        stale = (await handle.query(decisions, { limit: 5 })).find((r) => r.step > before && r.observed?.stale);
+        stale = (await handle.query(decisionsQuery, { limit: 5 })).find((r) => r.step > before && r.observed?.stale);
         return stale !== undefined;
       }, 60_000),
     );
@@ -130,7 +131,7 @@ describe('adaptPipeline observing a real Prometheus (load generator → Promethe
     assert.equal(stale?.forecast?.method, 'max');
     assert.ok(close(stale?.observed?.max ?? 0, 90), `peak ${stale?.observed?.max} ≈ 90`);
     assert.ok(['applied', 'unchanged'].includes(stale?.outcome ?? ''), 'the step still decided');
-    assert.ok((await handle.query(status)).counters.staleWindows >= 1);
+    assert.ok((await handle.query(statusQuery)).counters.staleWindows >= 1);
     await handle.terminate('test done');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { ping } from '../../src/workflows/ping.js';
 import { startTestServer, startWorkers } from '../helpers/temporal.js';
 

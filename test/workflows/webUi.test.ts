@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { TASK_QUEUES } from '../../src/taskQueues.js';
-import { findTemporalCli } from '../../src/temporal/cliBinary.js';
-import { type DevServer, startDevServer } from '../../src/temporal/devServer.js';
-import { adaptPipeline, status } from '../../src/workflows/adaptPipeline.js';
+import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
+import { findTemporalCli } from '../../src/tooling/cliBinary.js';
+import { type DevServer, startDevServer } from '../../src/tooling/devServer.js';
+import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { launchChromium, noChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntilAsync } from '../helpers/processes.js';
@@ -65,7 +66,7 @@ describe('the Web UI shows an adaptation loop readably', { skip: noChromium() },
     let decision: DecisionRecord | undefined;
     assert.ok(
       await waitUntilAsync(async () => {
-        decision = (await handle.query(status).catch(() => undefined))?.lastDecision;
+        decision = (await handle.query(statusQuery).catch(() => undefined))?.lastDecision;
         return decision !== undefined;
       }, 60_000),
       'a first decision within a minute',

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { isExecutable } from '../temporal/pypiBinary.js';
+import { isExecutable } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
 import { sharedLookup } from './sharedLookup.js';
 

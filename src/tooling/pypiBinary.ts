@@ -3,8 +3,8 @@ import { constants } from 'node:fs';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { log } from '../log.js';
-import { cacheDir } from '../paths.js';
+import { log } from '../common/log.js';
+import { cacheDir } from '../common/paths.js';
 
 const run = promisify(execFile);
 

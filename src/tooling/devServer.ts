@@ -2,9 +2,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { log } from '../log.js';
-import { isAlive, startProcessGroup, waitGroupGone } from '../processGroup.js';
-import { ensureSearchAttributes } from './searchAttributes.js';
+import { log } from '../common/log.js';
+import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
+import { isAlive, startProcessGroup, waitGroupGone } from './processGroup.js';
 
 export interface DevServerOptions {
   /** Temporal CLI binary (see findTemporalCli). */

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
-import { activitiesFor } from './activities/index.js';
+import { activitiesFor } from '../activities/index.js';
+import { sdkLogger } from './runtime.js';
 import { type QueueName, TASK_QUEUES } from './taskQueues.js';
-import { sdkLogger } from './temporal/runtime.js';
 
 export interface WorkerTuning {
   /** Sticky cache size: one entry per running workflow avoids replaying histories (default 2000). */
@@ -22,7 +22,7 @@ export async function createWorkers(
 ): Promise<Worker[]> {
   const { activities, ...limits } = tuning;
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./workflows/index.js', import.meta.url)),
+    workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
     logger: sdkLogger,
   });
   return Promise.all(

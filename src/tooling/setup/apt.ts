@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { log } from '../log.js';
-import { isExecutable, onPath } from '../temporal/pypiBinary.js';
+import { log } from '../../common/log.js';
+import { isExecutable, onPath } from '../pypiBinary.js';
 
 const run = promisify(execFile);
 

@@ -1,9 +1,12 @@
+import { seededRandom } from '../common/seededRandom.js';
 import type { PasMethod } from '../model/pipelineSpec.js';
 import type { Problem, ProblemShape, ProblemStage, ProblemVariant } from '../model/problem.js';
 import type { ProfileSet } from '../model/profileSet.js';
-import { seededRandom } from '../seededRandom.js';
 
-export { seededRandom };
+/*
+ * Optimisation instances made up from a profile set, for the exactness tests and the optimizer
+ * benchmark: random pipelines and IPA's scalability grid. Not used by the product itself.
+ */
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 

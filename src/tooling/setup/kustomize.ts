@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { log } from '../log.js';
-import { isExecutable, onPath } from '../temporal/pypiBinary.js';
+import { log } from '../../common/log.js';
+import { isExecutable, onPath } from '../pypiBinary.js';
 import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);

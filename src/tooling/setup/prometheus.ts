@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { isExecutable, onPath } from '../temporal/pypiBinary.js';
+import { isExecutable, onPath } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
 import { sharedLookup } from './sharedLookup.js';
 

@@ -4,9 +4,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { log } from '../log.js';
+import { log } from '../../common/log.js';
 import { isAlive } from '../processGroup.js';
-import { isExecutable, onPath } from '../temporal/pypiBinary.js';
+import { isExecutable, onPath } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
 import { sharedLookup } from './sharedLookup.js';
 

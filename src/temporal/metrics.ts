@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { log } from './log.js';
-import type { DecisionRecord } from './model/decisionRecord.js';
+import { log } from '../common/log.js';
+import type { DecisionRecord } from '../model/decisionRecord.js';
 
 /** One registry per process: every workflow's record activity reports into it, labelled by pipeline. */
 export const registry = new Registry();
