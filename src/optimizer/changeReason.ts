@@ -1,3 +1,4 @@
+import { grouped } from '../common/grouped.js';
 import type { Config } from '../model/config.js';
 import type { Decision } from '../model/decision.js';
 import { configLabel, stageLabel } from '../model/decisionLine.js';
@@ -24,7 +25,6 @@ export interface ChangeContext {
 /** Objective differences this small are float noise: the two configs are equally good. */
 const TIE = 1e-9;
 
-const num = (n: number, digits: number) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 const signed = (n: number) => `${n >= 0 ? '+' : '-'}${Number(Math.abs(n).toPrecision(3)).toString()}`;
 const fromTo = (a: string, b: string) => (a === b ? a : `${a}→${b}`);
 
@@ -49,7 +49,7 @@ export function stageChanges(current: Config, next: Config): string[] {
 export function settingsChange(previous: Settings | undefined, settings: Settings | undefined): string {
   if (!previous || !settings) return '';
   const parts: string[] = [];
-  if (previous.slaMs !== settings.slaMs) parts.push(`SLA ${num(previous.slaMs, 1)} → ${num(settings.slaMs, 1)} ms`);
+  if (previous.slaMs !== settings.slaMs) parts.push(`SLA ${grouped(previous.slaMs, 1)} → ${grouped(settings.slaMs, 1)} ms`);
   const weights = (['alpha', 'beta', 'gamma'] as const)
     .filter((k) => previous[k] !== settings[k])
     .map((k) => `${{ alpha: 'α', beta: 'β', gamma: 'γ' }[k]} ${previous[k]} → ${settings[k]}`);
@@ -66,20 +66,20 @@ function stageProblem(line: string): string {
 
 /** Why the running config had to go, or what the new one gains over it. */
 function why(decision: Decision, running: ChangeContext['running']): string {
-  const at = `λ̂ ${num(decision.load, 1)} rps`;
+  const at = `λ̂ ${grouped(decision.load, 1)} rps`;
   if (decision.fallback) return `nothing meets the constraints at ${at}: fallback to the highest-throughput options`;
   if (!running) return `the running config was not evaluated at ${at}`;
   if ('error' in running) return `the running config does not fit the profiles: ${running.error}`;
   if (!running.feasible) {
     const stages = running.explanation.infeasible.filter((line) => line.startsWith('stage ')).map(stageProblem);
     if (stages.length > 0) return `the running config cannot run at ${at} (${stages.join('; ')})`;
-    return `at ${at} the running config would take ${num(running.latencyMs, 1)} ms > SLA ${num(running.slaMs, 1)} ms`;
+    return `at ${at} the running config would take ${grouped(running.latencyMs, 1)} ms > SLA ${grouped(running.slaMs, 1)} ms`;
   }
   const gain = decision.objective.value - running.objective.value;
   const parts = [
-    ['PAS', num(running.pas, 3), num(decision.pas, 3)],
-    ['cost', num(running.cost, 2), num(decision.cost, 2)],
-    ['Σ batch', num(running.batchSum, 0), num(decision.batchSum, 0)],
+    ['PAS', grouped(running.pas, 3), grouped(decision.pas, 3)],
+    ['cost', grouped(running.cost, 2), grouped(decision.cost, 2)],
+    ['Σ batch', grouped(running.batchSum, 0), grouped(decision.batchSum, 0)],
   ]
     .filter(([, a, b]) => a !== b)
     .map(([name, a, b]) => `${name} ${fromTo(a as string, b as string)}`);
@@ -98,7 +98,7 @@ export function changeReason(decision: Decision, context: ChangeContext): string
   const next: Config = { stages: decision.config };
   if (!context.current) {
     const stages = configLabel(next);
-    return `first config ${stages}: objective ${Number(decision.objective.value.toPrecision(4))} at λ̂ ${num(decision.load, 1)} rps (PAS ${num(decision.pas, 3)}, cost ${num(decision.cost, 2)})`;
+    return `first config ${stages}: objective ${Number(decision.objective.value.toPrecision(4))} at λ̂ ${grouped(decision.load, 1)} rps (PAS ${grouped(decision.pas, 3)}, cost ${grouped(decision.cost, 2)})`;
   }
   const changes = stageChanges(context.current, next);
   if (changes.length === 0) return undefined;

@@ -1,3 +1,4 @@
+import { grouped } from '../common/grouped.js';
 import type { Config } from '../model/config.js';
 import type { Alternative, Baseline, Decision, Explanation, StageDecision } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
@@ -15,8 +16,6 @@ export interface DecideOptions {
   /** Compute binding constraints and per-stage alternatives (a few more solves). Default true. */
   explain?: boolean;
 }
-
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 /** Checks that a current config names the problem's stages, in order, with known variants. */
 function checkCurrent(problem: Problem, current: Config): void {
@@ -109,8 +108,8 @@ function infeasibleReasons(problem: Problem, stages: StageOptions[]): string[] {
   const fastest = stages.map((s) => s.options.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a)));
   const total = latencyOf(fastest);
   return [
-    `fastest options need ${fmt(total)} ms > SLA ${fmt(problem.slaMs)} ms (${fastest
-      .map((o, s) => `${stages[s]?.name}: ${o.variant}/${o.shape} batch ${o.batch} ${fmt(o.latencyMs)} ms`)
+    `fastest options need ${grouped(total)} ms > SLA ${grouped(problem.slaMs)} ms (${fastest
+      .map((o, s) => `${stages[s]?.name}: ${o.variant}/${o.shape} batch ${o.batch} ${grouped(o.latencyMs)} ms`)
       .join(', ')})`,
   ];
 }
@@ -175,27 +174,27 @@ function explain(
       binding.push({ constraint, objectiveCost: better - value, detail: detail(better - value) });
   };
   check('sla', solveProblem({ ...problem, slaMs: Number.POSITIVE_INFINITY }, method, restrictions), (gain) => {
-    return `SLA ${fmt(problem.slaMs)} ms binds: predicted latency ${fmt(latencyOf(picked))} ms; without it the objective would be ${fmt(gain, 6)} higher`;
+    return `SLA ${grouped(problem.slaMs)} ms binds: predicted latency ${grouped(latencyOf(picked))} ms; without it the objective would be ${grouped(gain, 6)} higher`;
   });
   if (solved.stages.some((s) => s.excluded.some((e) => e.reason === 'over-max-replicas'))) {
     check(
       'maxReplicas',
       solveProblem(problem, method, restrictions, { maxReplicas: Number.POSITIVE_INFINITY }),
-      (gain) => `maxReplicas binds: without it the objective would be ${fmt(gain, 6)} higher`,
+      (gain) => `maxReplicas binds: without it the objective would be ${grouped(gain, 6)} higher`,
     );
   }
   if (solved.stages.some((s) => s.excluded.some((e) => e.reason === 'over-max-batch'))) {
     check(
       'maxBatch',
       solveProblem(problem, method, restrictions, { maxBatch: Number.POSITIVE_INFINITY }),
-      (gain) => `maxBatch binds: without it the objective would be ${fmt(gain, 6)} higher`,
+      (gain) => `maxBatch binds: without it the objective would be ${grouped(gain, 6)} higher`,
     );
   }
   if (baseline) {
     check(
       'baseline',
       solveProblem(problem, method),
-      (gain) => `the ${baseline} baseline's constraint costs ${fmt(gain, 6)} objective against ipa`,
+      (gain) => `the ${baseline} baseline's constraint costs ${grouped(gain, 6)} objective against ipa`,
     );
   }
   const alternatives: Alternative[] = picked.map((o, s) => {
@@ -210,7 +209,7 @@ function explain(
       stage,
       option: { variant: alt.variant, shape: alt.shape, batch: alt.batch, replicas: alt.replicas },
       objectiveLoss: value - otherValue,
-      reason: `best with another variant: ${describe(alt)} loses ${fmt(value - otherValue, 6)} objective`,
+      reason: `best with another variant: ${describe(alt)} loses ${grouped(value - otherValue, 6)} objective`,
     };
   });
   const summary =

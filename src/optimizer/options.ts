@@ -1,3 +1,4 @@
+import { grouped } from '../common/grouped.js';
 import type { PasMethod } from '../model/pipelineSpec.js';
 import type { Problem, ProblemShape, ProblemVariant } from '../model/problem.js';
 import { queueWaitMs } from './queueing.js';
@@ -64,12 +65,6 @@ export interface StageOptions {
 export interface Relaxation {
   maxReplicas?: number;
   maxBatch?: number;
-}
-
-/** 1,234.5: toLocaleString is too slow for the hot path, where every excluded option gets a reason. */
-function fmt(n: number): string {
-  const [whole, fraction] = String(Math.round(n * 10) / 10).split('.');
-  return `${(whole ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${fraction ? `.${fraction}` : ''}`;
 }
 
 /**
@@ -203,7 +198,7 @@ export function buildOptions(
             excluded.push({
               ...id,
               reason: 'under-replicated',
-              detail: `${r.replicas} replicas × ${fmt(row.throughputRps)} rps of ${where} batch ${row.batch} < ${fmt(load)} rps`,
+              detail: `${r.replicas} replicas × ${grouped(row.throughputRps)} rps of ${where} batch ${row.batch} < ${grouped(load)} rps`,
             });
             continue;
           }
@@ -212,7 +207,7 @@ export function buildOptions(
             excluded.push({
               ...id,
               reason: 'over-max-replicas',
-              detail: `${fmt(load)} rps needs ${replicas} replicas of ${where} batch ${row.batch} > maxReplicas ${maxReplicas}`,
+              detail: `${grouped(load)} rps needs ${replicas} replicas of ${where} batch ${row.batch} > maxReplicas ${maxReplicas}`,
               replicasNeeded: replicas,
               throughputRps: row.throughputRps,
             });
