@@ -16,6 +16,7 @@ const UNIT = [
   'adapt/',
   'cli/adaptView',
   'forecast/',
+  'live/stageQueue',
   'model/',
   'optimizer/changeReason',
   'optimizer/decision',
