@@ -2,6 +2,7 @@ import type { Observation } from '../activities/observe.js';
 import type { ApplyRequest } from '../actuators/actuator.js';
 import { roundTo } from '../common/roundTo.js';
 import type { ForecastMethod } from '../forecast/forecast.js';
+import type { Decision } from '../model/decision.js';
 import type { ApplyOutcome, DecisionRecord, WindowSummary } from '../model/decisionRecord.js';
 import type { LoopState } from './loopState.js';
 import type { Recommendation } from './recommend.js';
@@ -62,6 +63,12 @@ export function stepWindow(state: LoopState, header: StepHeader, observation: At
   };
 }
 
+/** What a decision record keeps of the optimizer's predictions for its config. */
+export function predictedOf(decision: Decision): NonNullable<DecisionRecord['predicted']> {
+  const { pas, cost, latencyMs, slackMs, objective } = decision;
+  return { pas, cost, latencyMs, slackMs, objective };
+}
+
 /** A step either ends here, or applies a config and ends with the apply's outcome. */
 export type StepPlan = { record: DecisionRecord } | { apply: ApplyRequest; finish(outcome: Attempt<ApplyOutcome>): DecisionRecord };
 
@@ -97,13 +104,7 @@ export function planStep(
     forecast: load,
     feasible: decision.feasible,
     config,
-    predicted: {
-      pas: decision.pas,
-      cost: decision.cost,
-      latencyMs: decision.latencyMs,
-      slackMs: decision.slackMs,
-      objective: decision.objective,
-    },
+    predicted: predictedOf(decision),
     solver: { method: decision.solver.method, status: decision.solver.status, timeMs: roundTo(decision.solver.timeMs, 4) },
     explanation: decision.explanation.summary,
   };

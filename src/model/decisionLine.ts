@@ -1,3 +1,4 @@
+import { roundTo } from '../common/roundTo.js';
 import type { StageConfig } from './config.js';
 import type { DecisionRecord } from './decisionRecord.js';
 
@@ -11,7 +12,7 @@ export function configLabel(config: { stages: StageConfig[] }): string {
   return config.stages.map((s) => `${s.stage} ${stageLabel(s)}`).join(', ');
 }
 
-const num = (n: number, digits: number) => String(Math.round(n * 10 ** digits) / 10 ** digits);
+const num = (n: number, digits: number) => String(roundTo(n, digits));
 
 /**
  * A step in one line, as a terminal's log and the Web UI's `record` marker show it:

@@ -1,6 +1,8 @@
 // What the Web UI shows of a running adaptation loop: its "current details", markdown rendered
 // under the workflow's User Metadata tab. Pure code: the workflow bundle runs it, so no I/O,
 // clocks or randomness here.
+import { roundTo } from '../common/roundTo.js';
+import { table } from '../common/table.js';
 import type { Config } from '../model/config.js';
 import type { DecisionRecord, Settings } from '../model/decisionRecord.js';
 
@@ -15,38 +17,9 @@ export interface DetailsState {
 
 const FENCE = '```';
 
-/** Characters, not UTF-16 units: what a monospace font gives an identifier. */
-function width(text: string): number {
-  return [...text].length;
-}
-
-/**
- * `rows` as plain-text columns two spaces apart, numeric columns (by index) right-aligned: the
- * Web UI renders markdown tables without cell padding (`classifyresnet152`), a code block keeps
- * the spaces.
- */
-export function alignColumns(rows: string[][], numeric: ReadonlySet<number> = new Set()): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, width(cell));
-    });
-  }
-  return rows.map((row) =>
-    row
-      .map((cell, i) => {
-        const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - width(cell)));
-        return numeric.has(i) ? pad + cell : cell + pad;
-      })
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
 /** A number with at most `digits` decimals, without trailing zeros; `–` when absent. */
 function num(n: number | undefined, digits: number): string {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  return String(Math.round(n * 10 ** digits) / 10 ** digits);
+  return n === undefined || !Number.isFinite(n) ? '–' : String(roundTo(n, digits));
 }
 
 /** Free text (a reason, a name) as literal markdown: variant names are full of `_`. */
@@ -63,11 +36,9 @@ function plain(text: string): string {
 function configBlock(config: Config | undefined): string[] {
   const stages = config?.stages ?? [];
   if (stages.length === 0) return ['no config running yet'];
-  const rows = [
-    ['stage', 'variant', 'shape', 'batch', 'replicas'],
-    ...stages.map((s) => [plain(s.stage), plain(s.variant), plain(s.shape), String(s.batch), String(s.replicas)]),
-  ];
-  return [FENCE, ...alignColumns(rows, new Set([3, 4])), FENCE];
+  // A code block keeps the spaces: the Web UI draws markdown tables without cell padding (`classifyresnet152`).
+  const rows = stages.map((s) => [plain(s.stage), plain(s.variant), plain(s.shape), s.batch, s.replicas]);
+  return [FENCE, table(['stage', 'variant', 'shape', 'batch', 'replicas'], rows), FENCE];
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { predictedOf } from '../../src/adapt/step.js';
 import { renderRecords, renderStatus } from '../../src/cli/adaptView.js';
 import { formatNumber, table } from '../../src/common/table.js';
 import { displayWidth, terminalWidth, wrapText } from '../../src/common/terminalText.js';
@@ -81,13 +82,7 @@ async function videoRecords(): Promise<DecisionRecord[]> {
       outcome,
       feasible: decision.feasible,
       config: configOf(decision),
-      predicted: {
-        pas: decision.pas,
-        cost: decision.cost,
-        latencyMs: decision.latencyMs,
-        slackMs: decision.slackMs,
-        objective: decision.objective,
-      },
+      predicted: predictedOf(decision),
       solver: { method: decision.solver.method, status: decision.solver.status, timeMs: 1.2345 },
       explanation: decision.explanation.summary,
       reason,
