@@ -1,8 +1,8 @@
 import { realpath } from 'node:fs/promises';
-import { delimiter, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { projectRoot } from '../common/paths.js';
 import { findTemporalCli } from '../tooling/cliBinary.js';
-import { isExecutable } from '../tooling/pypiBinary.js';
+import { onPath } from '../tooling/pypiBinary.js';
 
 /**
  * Hints ipa prints are commands that run as printed in the user's shell: a bare name only where
@@ -11,13 +11,10 @@ import { isExecutable } from '../tooling/pypiBinary.js';
  * do not count.
  */
 async function onUserPath(name: string, target: string): Promise<boolean> {
-  const wanted = await realpath(target).catch(() => target);
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((d) => d && !d.endsWith(join('node_modules', '.bin')))) {
-    const candidate = join(dir, name);
-    if (!(await isExecutable(candidate))) continue;
-    return (await realpath(candidate).catch(() => candidate)) === wanted;
-  }
-  return false;
+  const found = await onPath(name, (dir) => !dir.endsWith(join('node_modules', '.bin')));
+  if (!found) return false;
+  const real = (path: string) => realpath(path).catch(() => path);
+  return (await real(found)) === (await real(target));
 }
 
 const insideProject = () => {

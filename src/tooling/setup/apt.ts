@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { log } from '../../common/log.js';
-import { isExecutable, onPath } from '../pypiBinary.js';
+import { onPathOr } from '../pypiBinary.js';
 
 const run = promisify(execFile);
 
@@ -84,7 +84,7 @@ async function aptGet(aptGetPath: string, args: string[]): Promise<void> {
 
 /** apt-get when this process may use it (root, and apt-get exists), else why not. */
 export async function usableAptGet(): Promise<{ aptGet: string } | { why: string }> {
-  const aptGetPath = (await onPath('apt-get')) ?? ((await isExecutable('/usr/bin/apt-get')) ? '/usr/bin/apt-get' : undefined);
+  const aptGetPath = await onPathOr('apt-get', '/usr/bin/apt-get');
   if (!aptGetPath) return { why: 'no apt-get to install it with' };
   if (process.getuid?.() !== 0) return { why: 'not running as root, so not installing it with apt-get' };
   return { aptGet: aptGetPath };

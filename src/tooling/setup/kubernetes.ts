@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { log } from '../../common/log.js';
 import { isAlive } from '../processGroup.js';
-import { isExecutable, onPath } from '../pypiBinary.js';
+import { isExecutable, onPathOr } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
+import { goBinary } from './go.js';
 import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
@@ -55,7 +56,7 @@ async function findEtcd(): Promise<string> {
   }
   const binDir = process.env.IPA_K8S_BIN_DIR;
   const inBinDir = binDir && (await isExecutable(join(binDir, 'etcd'))) ? join(binDir, 'etcd') : undefined;
-  const existing = inBinDir ?? (await onPath('etcd')) ?? ((await isExecutable(DEBIAN_ETCD)) ? DEBIAN_ETCD : undefined);
+  const existing = inBinDir ?? (await onPathOr('etcd', DEBIAN_ETCD));
   if (existing) return existing;
   const howTo =
     'install etcd 3.4 or 3.5 (Debian/Ubuntu: `apt-get install --no-install-recommends etcd-server`) and put `etcd` on PATH or set ETCD_BIN';
@@ -82,8 +83,7 @@ export async function etcdVersion(binary: string): Promise<string> {
 }
 
 async function findGo(): Promise<string> {
-  const go =
-    process.env.GO_BIN ?? (await onPath('go')) ?? ((await isExecutable('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined);
+  const go = await goBinary();
   if (!go) throw new Error(`no \`go\` on PATH (or GO_BIN) to build Kubernetes ${KUBERNETES_VERSION} and kwok ${KWOK_VERSION} with`);
   return go;
 }

@@ -4,7 +4,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../../common/log.js';
-import { isExecutable, onPath } from '../pypiBinary.js';
+import { binaryFromEnv, isExecutable, onPath } from '../pypiBinary.js';
+import { goBinary } from './go.js';
 import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
@@ -22,8 +23,7 @@ export function kustomizeCacheBinary(): string {
 }
 
 async function findGo(): Promise<string> {
-  const go =
-    process.env.GO_BIN ?? (await onPath('go')) ?? ((await isExecutable('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined);
+  const go = await goBinary();
   if (!go) {
     throw new Error(
       `no kustomize found (KUSTOMIZE_BIN, PATH, ${kustomizeCacheBinary()}) and no \`go\` on PATH (or GO_BIN) to build ` +
@@ -64,11 +64,8 @@ async function buildIntoCache(): Promise<string> {
 }
 
 async function locate(): Promise<string> {
-  const explicit = process.env.KUSTOMIZE_BIN;
-  if (explicit) {
-    if (await isExecutable(explicit)) return explicit;
-    throw new Error(`KUSTOMIZE_BIN=${JSON.stringify(explicit)} is not an executable file`);
-  }
+  const explicit = await binaryFromEnv('KUSTOMIZE_BIN');
+  if (explicit) return explicit;
   const fromPath = await onPath('kustomize');
   if (fromPath) return fromPath;
   const cached = kustomizeCacheBinary();

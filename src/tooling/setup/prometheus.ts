@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { isExecutable, onPath } from '../pypiBinary.js';
+import { binaryFromEnv, isExecutable, onPathOr } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
 import { sharedLookup } from './sharedLookup.js';
 
@@ -16,12 +16,9 @@ async function installWithApt(aptGetPath: string): Promise<string> {
 }
 
 async function locate(): Promise<string> {
-  const explicit = process.env.PROMETHEUS_BIN;
-  if (explicit) {
-    if (await isExecutable(explicit)) return explicit;
-    throw new Error(`PROMETHEUS_BIN=${JSON.stringify(explicit)} is not an executable file`);
-  }
-  const existing = (await onPath('prometheus')) ?? ((await isExecutable(DEBIAN_PROMETHEUS)) ? DEBIAN_PROMETHEUS : undefined);
+  const explicit = await binaryFromEnv('PROMETHEUS_BIN');
+  if (explicit) return explicit;
+  const existing = await onPathOr('prometheus', DEBIAN_PROMETHEUS);
   if (existing) return existing;
   const howTo =
     'install Prometheus 2.x (Debian/Ubuntu: `apt-get install --no-install-recommends prometheus`; ' +
