@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ApplyRequest } from '../actuators/actuator.js';
 import { actuatorFor } from '../actuators/actuatorFor.js';
+import { LocalActuator } from '../actuators/local.js';
 import { profileSetByVersion } from '../io/load.js';
 import { KubernetesActuator } from '../kube/kubernetesActuator.js';
 import type { ActuatorSpec } from '../model/adaptInput.js';
@@ -38,6 +39,7 @@ export interface RunningConfigInput {
  */
 export async function readRunningConfig(input: RunningConfigInput): Promise<{ config?: Config; reason: string }> {
   return failingFast(FAILURE_TYPES.invalidConfig, async () => {
+    if (input.actuator.kind === 'local') return new LocalActuator(input.actuator).running(input.spec.name);
     if (input.actuator.kind !== 'kubernetes') return { reason: `the ${input.actuator.kind} actuator starts from nothing` };
     const running = await new KubernetesActuator(input.actuator).running(
       input.spec.name,
@@ -55,4 +57,14 @@ export async function readRunningConfig(input: RunningConfigInput): Promise<{ co
     }
     return running;
   });
+}
+
+/**
+ * Gives back what the loop's actuator runs when the loop ends: the local actuator's replicas are
+ * processes of this machine that nothing else would stop. The others leave the running config as
+ * it is (a cluster keeps serving without its autoscaler).
+ */
+export async function release(input: { actuator: ActuatorSpec; pipeline: string }): Promise<string> {
+  if (input.actuator.kind !== 'local') return `the ${input.actuator.kind} actuator leaves the running config as it is`;
+  return new LocalActuator(input.actuator).release(input.pipeline);
 }

@@ -1,5 +1,5 @@
 import type { QueueName } from '../temporal/taskQueues.js';
-import { apply, readRunningConfig } from './apply.js';
+import { apply, readRunningConfig, release } from './apply.js';
 import { describeWorker } from './describeWorker.js';
 import { observe } from './observe.js';
 import { preparePipeline, resolveProfiles } from './preparePipeline.js';
@@ -16,6 +16,7 @@ const adaptActivities = {
   observe,
   recommend,
   apply,
+  release,
   record,
   planProfiling,
   writeProfileSet,

@@ -6,7 +6,7 @@ import { ValidationError } from '../model/validation.js';
 import { type BatchProgress, measureBatches } from '../profiling/measureVariant.js';
 import type { ProfilingOutcome } from '../profiling/profileSetMerge.js';
 import { storeProfileSet } from '../profiling/profileStore.js';
-import { coresOf, hostInfo } from '../profiling/profilingHost.js';
+import { hostInfo, placementOf } from '../profiling/profilingHost.js';
 import { type ProfilingPlan, profilingPlanOf } from '../profiling/profilingPlan.js';
 import { attach, serve, serverMetadata } from '../profiling/variantServer.js';
 import { FAILURE_TYPES, failingFast } from './failures.js';
@@ -26,8 +26,8 @@ export async function measureVariant(job: ProfileJob): Promise<VariantMeasuremen
   const beat = setInterval(() => context.heartbeat(progress), 1000);
   const notes: string[] = [];
   try {
-    const cores = coresOf(job.shape, notes);
-    const served = job.endpoint ? await attach(job, context.cancellationSignal) : await serve(job, cores, context.cancellationSignal);
+    const placement = placementOf(job.shape, notes);
+    const served = job.endpoint ? await attach(job, context.cancellationSignal) : await serve(job, placement, context.cancellationSignal);
     try {
       const server = await serverMetadata(served.endpoint.baseUrl);
       const { rows, skipped } = await measureBatches({
@@ -40,7 +40,8 @@ export async function measureVariant(job: ProfileJob): Promise<VariantMeasuremen
           context.heartbeat(p);
         },
       });
-      if (cores) notes.push(`server pinned to cores ${cores.join(',')}`);
+      if (placement.cores) notes.push(`server pinned to cores ${placement.cores.join(',')}`);
+      if (placement.cpuLimit) notes.push(`server limited to ${placement.cpuLimit} cores (CFS quota, 10 ms period)`);
       return {
         stage: job.stage,
         task: job.task,

@@ -2,6 +2,7 @@ import { KubernetesActuator } from '../kube/kubernetesActuator.js';
 import type { ActuatorSpec } from '../model/adaptInput.js';
 import type { Actuator } from './actuator.js';
 import { DryRunActuator } from './dryRun.js';
+import { LocalActuator } from './local.js';
 import { simulatedActuator } from './simulated.js';
 
 const dryRuns = new Map<string, DryRunActuator>();
@@ -10,6 +11,7 @@ const dryRuns = new Map<string, DryRunActuator>();
 export function actuatorFor(spec: ActuatorSpec): Actuator {
   if (spec.kind === 'simulated') return simulatedActuator;
   if (spec.kind === 'kubernetes') return new KubernetesActuator(spec);
+  if (spec.kind === 'local') return new LocalActuator(spec);
   const key = spec.log ?? '';
   let actuator = dryRuns.get(key);
   if (!actuator) {

@@ -75,6 +75,12 @@ export type StepPlan = { record: DecisionRecord } | { apply: ApplyRequest; finis
 export interface PlanOptions {
   actuator: string;
   maxBatchWaitMs: number;
+  /**
+   * Apply the running config again when it is still the best: for an actuator whose replicas can
+   * die under it (the local one), so the next step restores a killed replica. It answers
+   * `unchanged` when everything still runs.
+   */
+  reconcile?: boolean;
 }
 
 /**
@@ -114,9 +120,10 @@ export function planStep(
       record: { ...decided, outcome: 'skipped', reason: join(reason, 'no fallback config exists; the running config stays') as string },
     };
   }
-  if (!recommendation.value.changed) {
+  const stillBest = join(reason, 'the running config is still the best') as string;
+  if (!recommendation.value.changed && !options.reconcile) {
     const apply: ApplyOutcome = { actuator: options.actuator, status: 'skipped', detail: 'same config as running' };
-    return { record: { ...decided, outcome: 'unchanged', apply, reason: join(reason, 'the running config is still the best') as string } };
+    return { record: { ...decided, outcome: 'unchanged', apply, reason: stillBest } };
   }
   const request: ApplyRequest = {
     decisionId: header.id,
@@ -131,6 +138,10 @@ export function planStep(
       if (!outcome.ok) {
         const apply: ApplyOutcome = { actuator: options.actuator, status: 'failed', detail: outcome.error };
         return { ...decided, outcome: 'apply-failed', apply, reason: join(reason, `apply failed: ${outcome.error}`) as string };
+      }
+      if (!recommendation.value.changed) {
+        if (outcome.value.status === 'unchanged') return { ...decided, outcome: 'unchanged', apply: outcome.value, reason: stillBest };
+        return { ...decided, outcome: 'applied', apply: outcome.value, reason: `${stillBest}; restored: ${outcome.value.detail}` };
       }
       const why = join(reason, recommendation.value.changeReason);
       return { ...decided, outcome: decision.feasible ? 'applied' : 'fallback', apply: outcome.value, ...(why ? { reason: why } : {}) };

@@ -58,7 +58,25 @@ const kubernetesActuator = z.strictObject({
   rolloutTimeoutSeconds: positiveNumber.max(3600).default(120),
 });
 
-export const actuatorSpec = z.discriminatedUnion('kind', [dryRunActuator, simulatedActuator, kubernetesActuator]);
+/** Model-server processes on the worker's own machine, behind the live pipeline's gateway (`ipa live up`). */
+const localActuator = z.strictObject({
+  kind: z.literal('local'),
+  /** The live pipelines' state folder (replicas, gateway); IPA_LIVE_DIR or the project's .ipa/live when absent. */
+  stateDir: z.string().min(1).optional(),
+  /** Time a new replica has to answer ready before the change is given up (and its new replicas stopped). */
+  readyTimeoutSeconds: positiveNumber.max(600).default(120),
+  /** Longest wait for a replica taken out of routing to finish its requests before it is stopped. */
+  drainTimeoutSeconds: positiveNumber.max(600).default(30),
+  /**
+   * Your own OIP v2 model servers: per variant, the command that serves it, with `{port}`,
+   * `{model}`, `{batch}`, `{batchTimeoutMs}` and `{dir}` filled in. Variants not listed run on
+   * the MLServer testbed.
+   */
+  servers: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).optional(),
+});
+
+export const actuatorSpec = z.discriminatedUnion('kind', [dryRunActuator, simulatedActuator, kubernetesActuator, localActuator]);
+export type LocalActuatorSpec = z.output<typeof localActuator>;
 export type KubernetesActuatorSpec = z.output<typeof kubernetesActuator>;
 export type ActuatorSpec = z.output<typeof actuatorSpec>;
 

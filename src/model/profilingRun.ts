@@ -4,10 +4,17 @@ import { dnsLabel, noDuplicates, percentile, positiveInt, positiveNumber, varian
 import type { ProfileRow, Shape } from './profileSet.js';
 import { parseWith } from './validation.js';
 
-/** `cpu-N` (N cores) or `gpu-NAME` (one accelerator NAME): the resource shapes a profile can be measured on. */
+/**
+ * `cpu-N` (N whole cores), `cpu-Nm` (N millicores, a CPU limit as Kubernetes spells it: cpu-250m
+ * is a quarter core) or `gpu-NAME` (one accelerator NAME): the resource shapes a profile can be
+ * measured on.
+ */
 export const shapeName = z
   .string()
-  .regex(/^(cpu-[1-9][0-9]*|gpu-[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/, 'must be "cpu-N" (N cores) or "gpu-NAME" (one GPU)');
+  .regex(
+    /^(cpu-[1-9][0-9]*m?|gpu-[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/,
+    'must be "cpu-N" (N cores), "cpu-Nm" (N millicores) or "gpu-NAME" (one GPU)',
+  );
 
 /** An inference server someone else runs (Triton, KServe, MLServer…), profiled as it is. */
 export const endpointSpec = z.strictObject({
@@ -128,8 +135,8 @@ export interface FailedJob {
 
 /** The shape a name stands for; a GPU shape also gets 4 cores, as on the measured H200 nodes. */
 export function shapeFromName(name: string): Shape {
-  const cores = /^cpu-([0-9]+)$/.exec(name);
-  if (cores) return { name, cpu: Number(cores[1]), gpu: 0 };
+  const cores = /^cpu-([0-9]+)(m?)$/.exec(name);
+  if (cores) return { name, cpu: Number(cores[1]) / (cores[2] ? 1000 : 1), gpu: 0 };
   return { name, cpu: 4, gpu: 1, accelerator: name.slice('gpu-'.length) };
 }
 

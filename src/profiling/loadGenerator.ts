@@ -36,6 +36,43 @@ export interface OpenLoopOptions extends CommonOptions {
   seed?: number;
 }
 
+/**
+ * One request as the client saw it, for callers that keep every request (the live replay writes
+ * one line per request). Exactly one per request sent, whatever became of it.
+ */
+export interface RequestAnswer {
+  /** Position in the schedule: the n-th request sent, from 0. */
+  index: number;
+  /** When it was due and when it was handed to fetch, ms from the run's start. */
+  scheduledMs: number;
+  sentMs: number;
+  /** Wall clock at the send, ms since the epoch. */
+  sentAt: number;
+  /** From the scheduled send to the answer's last byte, or to the failure, ms. */
+  latencyMs: number;
+  /** HTTP status; 0 when no answer came (connection failure, timeout). */
+  status: number;
+  /** True when it was aborted after the per-request timeout. */
+  timedOut: boolean;
+  /** Why it failed: the start of a non-2xx body, the connection error, or the timeout. */
+  error?: string;
+}
+
+export interface ScheduledLoadOptions {
+  endpoint: InferenceEndpoint;
+  payload: InferenceRequest;
+  /** Send times, ms from the run's start, ascending: the open loop sends each on time, answered or not. */
+  scheduleMs: ArrayLike<number>;
+  /** Per-request timeout; default 10 s. */
+  timeoutMs?: number;
+  /** Stops sending what is still to come; requests already sent finish (each within `timeoutMs`). */
+  signal?: AbortSignal;
+  /** Called as each request is handed to fetch. */
+  onSend?: (index: number) => void;
+  /** Called once per request sent, with its answer or failure. */
+  onAnswer?: (answer: RequestAnswer) => void;
+}
+
 export interface ClosedLoopOptions extends CommonOptions {
   /** Clients sending back to back, each waiting for its answer. */
   concurrency: number;
@@ -48,8 +85,12 @@ function positive(field: string, value: number): void {
 }
 
 function checkCommon(options: CommonOptions): number {
-  checkEndpoint(options.endpoint);
   positive('durationMs', options.durationMs);
+  return checkRequest(options);
+}
+
+function checkRequest(options: Pick<CommonOptions, 'endpoint' | 'payload' | 'timeoutMs'>): number {
+  checkEndpoint(options.endpoint);
   const timeoutMs = options.timeoutMs ?? 10_000;
   positive('timeoutMs', timeoutMs);
   if (!options.payload || !Array.isArray(options.payload.inputs) || options.payload.inputs.length === 0) {
@@ -72,11 +113,20 @@ class Tally {
     private readonly url: string,
     private readonly body: string,
     private readonly timeoutMs: number,
+    private readonly onAnswer?: (answer: RequestAnswer) => void,
   ) {}
 
-  /** Sends one request; latency runs from `measuredFrom` (the scheduled time in the open loop). */
-  async send(measuredFrom: number): Promise<void> {
+  /**
+   * Sends one request; latency runs from `measuredFrom` (the scheduled time in the open loop).
+   * `startedAt` and `index` place it in the run for `onAnswer`.
+   */
+  async send(measuredFrom: number, startedAt = measuredFrom, index = this.sent): Promise<void> {
     this.sent++;
+    const sentAt = Date.now();
+    const sentFrom = performance.now();
+    let status = 0;
+    let timedOut = false;
+    let error: string | undefined;
     try {
       const response = await fetch(this.url, {
         method: 'POST',
@@ -86,24 +136,47 @@ class Tally {
       });
       // Reading the body is part of the answer; it also frees the keep-alive connection.
       const text = await response.text();
+      status = response.status;
       if (response.ok) {
         this.ok++;
         this.latenciesMs.push(performance.now() - measuredFrom);
       } else {
         this.errors++;
-        this.sample(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+        error = text.slice(0, 200);
+        this.sample(`HTTP ${response.status}: ${error}`);
       }
-    } catch (error) {
-      const name = (error as Error).name;
+    } catch (failure) {
+      const name = (failure as Error).name;
+      status = 0;
       if (name === 'TimeoutError' || name === 'AbortError') {
         this.timeouts++;
+        timedOut = true;
+        error = `no answer within ${this.timeoutMs} ms`;
       } else {
         this.errors++;
-        const cause = (error as { cause?: { message?: string } }).cause?.message;
-        this.sample(`${(error as Error).message}${cause ? `: ${cause}` : ''}`);
+        const cause = (failure as { cause?: { message?: string } }).cause?.message;
+        error = `${(failure as Error).message}${cause ? `: ${cause}` : ''}`;
+        this.sample(error);
       }
     }
     this.lastAnswerAt = performance.now();
+    if (!this.onAnswer) return;
+    const answer: RequestAnswer = {
+      index,
+      scheduledMs: measuredFrom - startedAt,
+      sentMs: sentFrom - startedAt,
+      sentAt,
+      latencyMs: this.lastAnswerAt - measuredFrom,
+      status,
+      timedOut,
+      ...(error === undefined ? {} : { error }),
+    };
+    try {
+      this.onAnswer(answer);
+    } catch (failure) {
+      // `send` must not throw: the run waits for every request.
+      log.error({ err: failure, index }, 'onAnswer failed');
+    }
   }
 
   private sample(message: string): void {
@@ -137,18 +210,58 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
   positive('ratePerSecond', options.ratePerSecond);
   const arrivals = poissonArrivals(options.ratePerSecond, options.durationMs, options.seed ?? 1);
   const tally = new Tally(inferUrl(options.endpoint), JSON.stringify(options.payload), timeoutMs);
-  const inFlight: Promise<void>[] = [];
-  const startedAt = performance.now();
-  for (const offset of arrivals) {
-    const due = startedAt + offset;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    inFlight.push(tally.send(due));
-  }
-  await Promise.all(inFlight);
+  const startedAt = await sendOnSchedule(tally, arrivals);
   const result = tally.result('open', startedAt, options.durationMs);
   log.debug({ model: options.endpoint.model, rate: options.ratePerSecond, ...result }, 'open-loop run done');
   return result;
+}
+
+/**
+ * Open loop on a given schedule (a replayed trace, bursts): each request goes out at its time
+ * whether or not earlier ones were answered, latency measured from that time as in
+ * `runOpenLoop`. Every request sent is reported to `onAnswer` exactly once.
+ */
+export async function runScheduledLoad(options: ScheduledLoadOptions): Promise<LoadResult & { aborted: boolean }> {
+  const timeoutMs = checkRequest(options);
+  const schedule = options.scheduleMs;
+  for (let i = 0; i < schedule.length; i++) {
+    const at = schedule[i] as number;
+    if (!Number.isFinite(at) || at < 0 || (i > 0 && at < (schedule[i - 1] as number))) {
+      throw new Error(`scheduleMs must be ascending times ≥ 0, got ${JSON.stringify(at)} at [${i}]`);
+    }
+  }
+  const tally = new Tally(inferUrl(options.endpoint), JSON.stringify(options.payload), timeoutMs, options.onAnswer);
+  const startedAt = await sendOnSchedule(tally, schedule, options.signal, options.onSend);
+  const durationMs = Math.max(1, schedule.length > 0 ? (schedule[schedule.length - 1] as number) : 0);
+  const result = tally.result('open', startedAt, durationMs);
+  log.debug({ model: options.endpoint.model, requests: schedule.length, ...result }, 'scheduled open-loop run done');
+  return { ...result, aborted: options.signal?.aborted ?? false };
+}
+
+/** Sends at each offset (ms from now), stops sending once `signal` aborts, waits for every answer; returns the start. */
+async function sendOnSchedule(
+  tally: Tally,
+  offsets: ArrayLike<number>,
+  signal?: AbortSignal,
+  onSend?: (index: number) => void,
+): Promise<number> {
+  const inFlight: Promise<void>[] = [];
+  const startedAt = performance.now();
+  for (let i = 0; i < offsets.length && !signal?.aborted; i++) {
+    const due = startedAt + (offsets[i] as number);
+    const wait = due - performance.now();
+    if (wait > 1) {
+      try {
+        await sleep(wait, undefined, signal ? { signal } : undefined);
+      } catch {
+        break; // aborted while waiting
+      }
+    }
+    onSend?.(i);
+    inFlight.push(tally.send(due, startedAt, i));
+  }
+  await Promise.all(inFlight);
+  return startedAt;
 }
 
 /**

@@ -13,19 +13,30 @@ export function hostInfo(): HostInfo {
   };
 }
 
-/** The cores a `cpu-N` shape is pinned to: the first N, or an error naming what this host has. */
-export function coresOf(shape: string, notes: string[]): number[] | undefined {
+/** Where a server of a shape runs on this host: pinned to whole cores, or under a CPU limit of a fraction of one. */
+export interface Placement {
+  cores?: number[];
+  cpuLimit?: number;
+}
+
+/**
+ * The placement of a shape: `cpu-N` is pinned to N cores (the first N, shifted by `offset`
+ * round the host's cores so replicas spread), `cpu-Nm` gets a CPU limit of N/1000 cores, a GPU
+ * shape runs unpinned on the CPU testbed (and says so in `notes`). An error names what the host lacks.
+ */
+export function placementOf(shape: string, notes: string[], offset = 0): Placement {
   const wanted = shapeFromName(shape);
   if (wanted.gpu > 0) {
     // No GPU on this host (and the testbed is CPU-only): the numbers are the CPU's, and say so.
     notes.push(`measured on ${hostname()} without a GPU: the CPU testbed stands in for ${wanted.accelerator}`);
-    return undefined;
+    return {};
   }
   const have = availableParallelism();
+  if (wanted.cpu < 1) return { cpuLimit: wanted.cpu };
   if (wanted.cpu > have) {
-    throw new ValidationError(`profile on ${shape}`, [
-      { path: 'shape', message: `shape ${shape} needs ${wanted.cpu} cores; worker host ${hostname()} has ${have}` },
+    throw new ValidationError(`shape ${shape}`, [
+      { path: 'shape', message: `shape ${shape} needs ${wanted.cpu} cores; host ${hostname()} has ${have}` },
     ]);
   }
-  return Array.from({ length: wanted.cpu }, (_, i) => i);
+  return { cores: Array.from({ length: wanted.cpu }, (_, i) => (offset + i) % have) };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../common/log.js';
 import { cacheDir, projectRoot } from '../common/paths.js';
+import { createCpuLimit } from '../tooling/cpuLimit.js';
 import { freePort } from '../tooling/freePort.js';
 import { startProcessGroup } from '../tooling/processGroup.js';
 import { waitUntilReady } from './inferenceEndpoint.js';
@@ -84,6 +85,17 @@ export interface ModelServerOptions {
   readyTimeoutMs?: number;
   /** Cores the server may run on (`taskset`), so a `cpu-N` shape gets N cores; all when absent. */
   cores?: number[];
+  /**
+   * A CPU limit in cores (a `cpu-Nm` shape), enforced once the server is ready: a start-up boost,
+   * as Kubernetes' in-place resize gives, so a replica's start does not crawl at a quarter core.
+   */
+  cpuLimit?: number;
+  /**
+   * A folder the caller keeps (the model settings and `server.log` go there): the server then
+   * outlives this process, for a restarted worker to adopt. A temporary folder, and a server
+   * killed when this process exits, when absent.
+   */
+  workDir?: string;
   /** Stops the server and rejects with the signal's reason while it is starting. */
   signal?: AbortSignal;
 }
@@ -94,6 +106,8 @@ export interface ModelServer {
   model: string;
   /** Leader of the server's process group. */
   pgid: number;
+  /** The cgroup of its CPU limit, if it has one. */
+  cgroup?: string;
   /** Stops every process of the server and removes its temporary folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -107,6 +121,9 @@ function checkBatching(options: ModelServerOptions): { maxBatchSize: number; max
     throw new Error(`maxBatchTimeMs must be a number ≥ 0, got ${JSON.stringify(options.maxBatchTimeMs)}`);
   if (options.cores !== undefined && (options.cores.length === 0 || options.cores.some((c) => !Number.isInteger(c) || c < 0))) {
     throw new Error(`cores must be a non-empty list of core numbers, got ${JSON.stringify(options.cores)}`);
+  }
+  if (options.cpuLimit !== undefined && !(Number.isFinite(options.cpuLimit) && options.cpuLimit > 0)) {
+    throw new Error(`cpuLimit must be a number of cores > 0, got ${JSON.stringify(options.cpuLimit)}`);
   }
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
     throw new Error(`port must be an integer in 1..65535, got ${JSON.stringify(options.port)}`);
@@ -136,9 +153,9 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
 
   // A port picked free can be taken before MLServer binds it; a second try with new ports covers that race.
   for (let attempt = 1; ; attempt++) {
-    const workDir = await mkdtemp(join(tmpdir(), `ipa-mlserver-${variant.name}-`));
+    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), `ipa-mlserver-${variant.name}-`)));
     const modelDir = join(workDir, 'model');
-    await mkdir(modelDir);
+    await mkdir(modelDir, { recursive: true });
     await writeFile(join(modelDir, 'model-settings.json'), `${JSON.stringify(modelSettings, null, 2)}\n`);
     const httpPort = options.port ?? (await freePort());
     const env: NodeJS.ProcessEnv = {
@@ -152,10 +169,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       MLSERVER_PARALLEL_WORKERS: String(options.parallelWorkers ?? 1),
       MLSERVER_DEBUG: 'false',
     };
-    const command = options.cores
+    const pinned = options.cores
       ? ['taskset', '--cpu-list', options.cores.join(','), bed.mlserver, 'start', modelDir]
       : [bed.mlserver, 'start', modelDir];
-    const group = startProcessGroup(command[0] as string, command.slice(1), { cwd: workDir, env });
+    const limit = options.cpuLimit === undefined ? undefined : await createCpuLimit(`${variant.name}-${httpPort}`, options.cpuLimit);
+    const command = limit ? limit.wrap(pinned) : pinned;
+    const group = startProcessGroup(command[0] as string, command.slice(1), {
+      cwd: workDir,
+      env,
+      ...(options.workDir ? { logFile: join(workDir, 'server.log'), outlive: true } : {}),
+    });
     const url = `http://127.0.0.1:${httpPort}`;
     const endpoint = { baseUrl: url, model: variant.name };
     let stopped = false;
@@ -164,8 +187,9 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       stopped = true;
       try {
         await group.stop();
+        await limit?.remove();
       } finally {
-        await rm(workDir, { recursive: true, force: true });
+        if (!options.workDir) await rm(workDir, { recursive: true, force: true });
       }
     };
     let ready: boolean;
@@ -180,8 +204,17 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       throw err;
     }
     if (ready) {
-      log.info({ variant: variant.name, url, pgid: group.pgid, cores: options.cores, ...batching }, 'model server ready');
-      return { url, model: variant.name, pgid: group.pgid, stop };
+      try {
+        await limit?.enforce();
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+      log.info(
+        { variant: variant.name, url, pgid: group.pgid, cores: options.cores, cpuLimit: options.cpuLimit, ...batching },
+        'model server ready',
+      );
+      return { url, model: variant.name, pgid: group.pgid, ...(limit ? { cgroup: limit.dir } : {}), stop };
     }
     const output = group.output();
     const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs ?? 120_000} ms`;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ProfileJob, VariantMeasurement } from '../model/profilingRun.js';
 import { ValidationError } from '../model/validation.js';
 import { type InferenceEndpoint, waitUntilReady } from './inferenceEndpoint.js';
+import type { Placement } from './profilingHost.js';
 import { ensureTestbed, startModelServer } from './testbed.js';
 
 /** The OIP v2 server metadata (`GET /v2`): its name and version go into the profile's software list. */
@@ -32,8 +33,8 @@ export async function attach(job: ProfileJob, signal: AbortSignal): Promise<Serv
   return { endpoint, stop: async () => {} };
 }
 
-/** Starts the testbed's server for the variant on the shape's cores. */
-export async function serve(job: ProfileJob, cores: number[] | undefined, signal: AbortSignal): Promise<Served> {
+/** Starts the testbed's server for the variant where the shape places it. */
+export async function serve(job: ProfileJob, placement: Placement, signal: AbortSignal): Promise<Served> {
   const bed = await ensureTestbed();
   const known = bed.variants.find((v) => v.name === job.variant);
   if (!known) {
@@ -50,7 +51,7 @@ export async function serve(job: ProfileJob, cores: number[] | undefined, signal
     maxBatchSize: job.settings.server.maxBatchSize,
     maxBatchTimeMs: job.settings.server.batchTimeoutMs,
     readyTimeoutMs: job.settings.server.readyTimeoutSeconds * 1000,
-    ...(cores ? { cores } : {}),
+    ...placement,
     signal,
   });
   return { endpoint: { baseUrl: server.url, model: server.model }, accuracy: { percent: known.accuracy, metric }, stop: server.stop };

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { log } from '../common/log.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
-import { isAlive, startProcessGroup, waitGroupGone } from './processGroup.js';
+import { isAlive, processStartTime, startProcessGroup, waitGroupGone } from './processGroup.js';
 
 export interface DevServerOptions {
   /** Temporal CLI binary (see findTemporalCli). */
@@ -60,12 +60,6 @@ async function cmdlineOf(pid: number): Promise<string[]> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
 }
 
-/** Field 22 of /proc/PID/stat, after the command name (which may hold spaces and parentheses). */
-async function startTimeOf(pid: number): Promise<string> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-}
-
 /** The server of this state dir, when its process is still the one that runs on our SQLite file. */
 async function runningServer(stateDir: string): Promise<DevServerOwner | undefined> {
   const owner = await readOwner(stateDir);
@@ -77,7 +71,7 @@ async function runningServer(stateDir: string): Promise<DevServerOwner | undefin
 export async function liveDevServer(stateDir: string): Promise<DevServerOwner | undefined> {
   const server = await runningServer(stateDir);
   if (!server || !isAlive(server.ownerPid)) return undefined;
-  return (await startTimeOf(server.ownerPid)) === server.ownerStartedAt ? server : undefined;
+  return (await processStartTime(server.ownerPid)) === server.ownerStartedAt ? server : undefined;
 }
 
 /**
@@ -168,7 +162,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiUrl = options.headless ? undefined : `http://${ip}:${uiPort}`;
   const owner: DevServerOwner = {
     ownerPid: process.pid,
-    ownerStartedAt: await startTimeOf(process.pid),
+    ownerStartedAt: await processStartTime(process.pid),
     serverPid: pid,
     address,
     ...(uiUrl ? { uiUrl } : {}),

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -62,6 +63,29 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   return !groupAlive(pgid);
 }
 
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names one process, never a later one that reuses the pid. */
+export async function processStartTime(pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+/** Stops the group led by `pgid` (SIGTERM, then SIGKILL after `graceMs`), whoever started it; false if it survives. */
+export async function stopGroup(pgid: number, graceMs = 10_000): Promise<boolean> {
+  if (!groupAlive(pgid)) return true;
+  signalGroup(pgid, 'SIGTERM');
+  if (await waitGroupGone(pgid, graceMs)) return true;
+  signalGroup(pgid, 'SIGKILL');
+  return waitGroupGone(pgid, 5_000);
+}
+
+function tailOf(file: string, limit: number): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-limit);
+  } catch {
+    return '';
+  }
+}
+
 export interface StartOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -69,18 +93,25 @@ export interface StartOptions {
   outputLimit?: number;
   /** Append stdout and stderr to this file instead of keeping them: a server's log outlives us. */
   logFile?: string;
+  /**
+   * Leave the group running when this process exits (a replica a restarted worker adopts);
+   * otherwise an exit hook kills it, so no server outlives the process that started it by accident.
+   */
+  outlive?: boolean;
 }
 
 export function startProcessGroup(command: string, args: string[], options: StartOptions): ProcessGroup {
-  const { outputLimit = 20_000, logFile, ...spawnOptions } = options;
+  const { outputLimit = 20_000, logFile, outlive = false, ...spawnOptions } = options;
   const logFd = logFile === undefined ? undefined : openSync(logFile, 'a');
-  const output = logFd ?? 'pipe';
-  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', output, output] });
+  const stdio = logFd ?? 'pipe';
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', stdio, stdio] });
   if (logFd !== undefined) closeSync(logFd);
   const pgid = child.pid;
   if (pgid === undefined) throw new Error(`could not start ${command} ${args.join(' ')} in ${options.cwd}`);
-  installExitHook();
-  running.add(pgid);
+  if (!outlive) {
+    installExitHook();
+    running.add(pgid);
+  }
   let text = '';
   const keep = (chunk: Buffer) => {
     text = (text + chunk.toString()).slice(-outputLimit);
@@ -100,16 +131,12 @@ export function startProcessGroup(command: string, args: string[], options: Star
     });
   });
   const stop = async (graceMs = 10_000) => {
-    if (groupAlive(pgid)) {
-      signalGroup(pgid, 'SIGTERM');
-      if (!(await waitGroupGone(pgid, graceMs))) {
-        signalGroup(pgid, 'SIGKILL');
-        if (!(await waitGroupGone(pgid, 5_000))) throw new Error(`process group ${pgid} (${command}) survived SIGKILL`);
-      }
-    }
+    if (!(await stopGroup(pgid, graceMs))) throw new Error(`process group ${pgid} (${command}) survived SIGKILL`);
     running.delete(pgid);
     // Reap the leader so no zombie keeps its pid.
     if (!done) await Promise.race([exited, sleep(2_000)]);
   };
-  return { child, pgid, output: () => text, exited, hasExited: () => done, stop };
+  if (outlive) child.unref();
+  const output = () => (logFile === undefined ? text : tailOf(logFile, outputLimit));
+  return { child, pgid, output, exited, hasExited: () => done, stop };
 }

@@ -1,8 +1,10 @@
 import {
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   type LocalActivityOptions,
   log,
   proxyActivities,
@@ -63,7 +65,7 @@ const { recommend } = proxyLocalActivities<Activities>(quick);
 /** record, with the decision in one line as its marker's summary: the Web UI shows it first. */
 const record = (rec: DecisionRecord) => proxyLocalActivities<Activities>({ ...quick, summary: decisionLine(rec) }).record(rec);
 // A rollout may take minutes; transient API errors are retried, refusals are not.
-const { apply } = proxyActivities<Activities>({
+const { apply, release } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
@@ -142,6 +144,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
         const plan = planStep(header, window, recommendation, {
           actuator: options.actuator.kind,
           maxBatchWaitMs: spec.limits.maxBatchWaitMs,
+          reconcile: options.actuator.kind === 'local',
         });
         rec = 'record' in plan ? plan.record : plan.finish(await attempt(() => apply({ actuator: options.actuator, request: plan.apply })));
       }
@@ -205,25 +208,37 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
   showDetails();
   const intervalMs = options.intervalSeconds * 1000;
   let trigger: DecisionRecord['trigger'] = state.step === 0 ? 'start' : 'timer';
-  for (let stepsThisRun = 0; ; ) {
-    if (state.paused) {
-      await condition(() => !state.paused);
-      continue;
+  try {
+    await loop();
+  } catch (err) {
+    // Stopping the loop stops what only it would stop: the local actuator's model servers.
+    if (isCancellation(err) && options.actuator.kind === 'local') {
+      await CancellationScope.nonCancellable(() => release({ actuator: options.actuator, pipeline: spec.name }));
     }
-    if (trigger !== 'start') {
-      const woken = await condition(() => wakeBy !== undefined || state.paused, Math.max(1, lastStepAtMs + intervalMs - Date.now()));
-      if (state.paused) continue;
-      // An update may have run a step meanwhile: wait out the rest of the interval from it.
-      if (!woken && Date.now() < lastStepAtMs + intervalMs) continue;
-      trigger = wakeBy ?? 'timer';
-    }
-    wakeBy = undefined;
-    await step(trigger);
-    trigger = 'timer';
-    stepsThisRun += 1;
-    if (stepsThisRun >= options.maxStepsPerRun || workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof adaptPipeline>({ ...withoutState(input), state });
+    throw err;
+  }
+
+  async function loop(): Promise<never> {
+    for (let stepsThisRun = 0; ; ) {
+      if (state.paused) {
+        await condition(() => !state.paused);
+        continue;
+      }
+      if (trigger !== 'start') {
+        const woken = await condition(() => wakeBy !== undefined || state.paused, Math.max(1, lastStepAtMs + intervalMs - Date.now()));
+        if (state.paused) continue;
+        // An update may have run a step meanwhile: wait out the rest of the interval from it.
+        if (!woken && Date.now() < lastStepAtMs + intervalMs) continue;
+        trigger = wakeBy ?? 'timer';
+      }
+      wakeBy = undefined;
+      await step(trigger);
+      trigger = 'timer';
+      stepsThisRun += 1;
+      if (stepsThisRun >= options.maxStepsPerRun || workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof adaptPipeline>({ ...withoutState(input), state });
+      }
     }
   }
 }

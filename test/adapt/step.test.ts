@@ -141,6 +141,25 @@ describe('one adaptation step', () => {
     assert.equal(next.counters.applyFailures, 1);
   });
 
+  it('with reconcile, applies an unchanged config again: unchanged when all runs, applied with what was restored', () => {
+    const first = stepOf(state, observation, () => recommendAt(state, 30)).next;
+    const header = headerOf(first);
+    const w = stepWindow(first, header, observation, 'auto');
+    assert.ok(!('skip' in w));
+    const quiet = planStep(header, w, recommendAt(first, 30), options);
+    assert.ok('record' in quiet, 'without reconcile an unchanged step applies nothing');
+    const plan = planStep(header, w, recommendAt(first, 30), { ...options, reconcile: true });
+    assert.ok('apply' in plan);
+    assert.deepEqual(plan.apply.config, first.current);
+    const same = plan.finish({ ok: true, value: { actuator: 'local', status: 'unchanged', detail: '3 replica(s) already run' } });
+    assert.equal(same.outcome, 'unchanged');
+    assert.match(same.reason ?? '', /the running config is still the best$/);
+    const restored = plan.finish({ ok: true, value: { actuator: 'local', status: 'applied', detail: 'started 1, stopped 0 replica(s)' } });
+    assert.equal(restored.outcome, 'applied');
+    assert.match(restored.reason ?? '', /still the best; restored: started 1, stopped 0/);
+    assert.deepEqual(afterStep(first, restored, w.fresh, 50).current, first.current);
+  });
+
   it('reuses the last good window with the max forecaster when observing fails', () => {
     const first = stepOf(state, observation, () => recommendAt(state, 30)).next;
     const header = headerOf(first);
