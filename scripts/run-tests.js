@@ -16,6 +16,7 @@ const UNIT = [
   'adapt/',
   'cli/adaptView',
   'forecast/',
+  'live/loadReplay',
   'live/stageQueue',
   'model/',
   'optimizer/changeReason',

@@ -34,6 +34,7 @@ interface StartFlags {
   actuator?: string;
   dryRunLog?: string;
   namespace?: string[];
+  stateDir?: string;
   observe?: string;
   query?: string;
   prometheusUrl?: string;
@@ -61,15 +62,17 @@ async function inputFromFlags(flags: StartFlags): Promise<AdaptInputFields> {
             ...(flags.damp ? { damp: positiveNumberFlag('--damp', flags.damp) } : {}),
           }
         : base.observe;
-  const actuatorKind = oneOf('--actuator', flags.actuator, ['dry-run', 'simulated', 'kubernetes'] as const);
+  const actuatorKind = oneOf('--actuator', flags.actuator, ['dry-run', 'simulated', 'kubernetes', 'local'] as const);
   const actuator =
     actuatorKind === 'kubernetes'
       ? { kind: 'kubernetes', namespaces: flags.namespace ?? [] }
-      : actuatorKind
-        ? { kind: actuatorKind, ...(flags.dryRunLog ? { log: flags.dryRunLog } : {}) }
-        : flags.dryRunLog
-          ? { kind: 'dry-run', log: flags.dryRunLog }
-          : base.actuator;
+      : actuatorKind === 'local'
+        ? { kind: 'local', ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) }
+        : actuatorKind
+          ? { kind: actuatorKind, ...(flags.dryRunLog ? { log: flags.dryRunLog } : {}) }
+          : flags.dryRunLog
+            ? { kind: 'dry-run', log: flags.dryRunLog }
+            : base.actuator;
   const input = {
     ...base,
     pipeline,
@@ -110,8 +113,9 @@ export function registerAdaptCommand(program: Command): void {
     .option('--sla-ms <ms>', 'starting SLA (default: the spec’s)')
     .option('--interval <seconds>', 'seconds between steps (default 10)')
     .option('--forecaster <method>', 'auto, lstm, reactive, max, mean (default auto)')
-    .option('--actuator <kind>', 'dry-run, simulated or kubernetes (default dry-run)')
+    .option('--actuator <kind>', 'dry-run, simulated, kubernetes or local (default dry-run)')
     .option('--namespace <ns...>', 'namespaces the kubernetes actuator may act in (KUBECONFIG on the worker)')
+    .option('--state-dir <dir>', 'live pipelines’ state folder of the local actuator (default: the worker’s IPA_LIVE_DIR or .ipa/live)')
     .option('--dry-run-log <file>', 'append each applied decision to this JSON-lines file')
     .option('--observe <source>', 'trace or prometheus (default trace)')
     .option('--query <promql>', 'PromQL template, $pipeline replaced by the name (prometheus source)')

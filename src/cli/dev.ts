@@ -7,8 +7,8 @@ import { parseQueueNames } from '../temporal/taskQueues.js';
 import { findTemporalCli } from '../tooling/cliBinary.js';
 import { DevServerInUseError, liveDevServer, startDevServer } from '../tooling/devServer.js';
 import { ipaCommand } from './commandHints.js';
-import { DEMO_WORKFLOW_ID, startDemo } from './demo.js';
-import { portFlag } from './flags.js';
+import { DEMO_KINDS, type Demo, startLiveDemo, startSimulatedDemo } from './demo.js';
+import { oneOf, portFlag } from './flags.js';
 import { shutdownSignal } from './shutdown.js';
 import { addMetricsOptions, metricsOptions, serveQueues } from './worker.js';
 
@@ -20,7 +20,7 @@ interface DevOptions {
   queues: string;
   metricsPort: string;
   metrics: boolean;
-  demo: boolean;
+  demo: string | false;
   attach: boolean;
 }
 
@@ -70,9 +70,23 @@ async function dev(opts: DevOptions): Promise<void> {
   });
   const settings = { address: server.address, namespace: server.namespace };
   // The demo needs only the server: the worker below picks it up as soon as it polls.
-  if (opts.demo) startDemo(settings, server.uiUrl).catch((err: Error) => log.warn({ err: err.message }, 'demo not started'));
+  const kind = opts.demo === false ? undefined : oneOf('--demo', opts.demo, DEMO_KINDS);
+  const demo: Promise<Demo | undefined> = (
+    kind === 'live'
+      ? startLiveDemo(settings, server.uiUrl, stateDir)
+      : kind === 'simulated'
+        ? startSimulatedDemo(settings, server.uiUrl)
+        : Promise.resolve(undefined)
+  ).catch((err: Error) => {
+    log.warn({ err: err.message }, 'demo not started');
+    return undefined;
+  });
+  // The worker keeps polling until the demo has stopped: the live demo's loop releases its replicas on it.
+  const stopped = Promise.race([stop, serverDied])
+    .then(async () => (await demo)?.stop())
+    .catch((err: Error) => log.warn({ err: err.message }, 'demo did not stop cleanly'));
   try {
-    await serveQueues(settings, queues, Promise.race([stop, serverDied]), metricsOptions(opts));
+    await serveQueues(settings, queues, stopped, metricsOptions(opts));
   } finally {
     stopping = true;
     await server.stop();
@@ -90,7 +104,12 @@ export function registerDevCommand(program: Command): void {
     .option('--state-dir <dir>', 'folder of the SQLite state file and server log', defaultStateDir)
     .option('--queues <list>', 'task queues the worker serves', 'adapt,profile-cpu')
     .option('--attach', 'when an `ipa dev` already runs the server of --state-dir, run only a worker against it')
-    .option('--no-demo', `do not start the demo loop (${DEMO_WORKFLOW_ID}: the video pipeline on the bursty trace, simulated actuator)`)
+    .option(
+      '--demo <kind>',
+      'live: the testbed on real MLServer replicas behind a gateway, with Prometheus and a replayed load (demo-testbed); simulated: the video pipeline on the bursty trace, simulated actuator (demo-video)',
+      'live',
+    )
+    .option('--no-demo', 'start no demo loop')
     .addHelpText(
       'after',
       '\nWith TEMPORAL_ADDRESS set (or an address in the Temporal config profile), no server (and no demo) is started:\n' +

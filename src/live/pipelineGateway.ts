@@ -78,6 +78,7 @@ export class PipelineGateway {
   readonly metrics: GatewayMetrics;
   private readonly queues = new Map<string, StageQueue<Replica>>();
   private readonly counts: OutcomeCounts = { ok: 0, dropped: 0, error: 0 };
+  private readonly jsonRoutes = new Map<string, () => unknown>();
   private closed = false;
 
   private constructor(
@@ -157,6 +158,11 @@ export class PipelineGateway {
     const ready = new Set(queue.readyReplicas().map((r) => r.key));
     for (const replica of merged) if (!ready.has(replica.key)) void this.probe(stage, replica);
     log.info({ pipeline: this.options.pipeline, stage, replicas: merged.map((r) => r.key) }, 'gateway replicas set');
+  }
+
+  /** Serves `GET path` with what `body` returns, as JSON (e.g. `/ipa/status` of the gateway process). */
+  addJsonRoute(path: string, body: () => unknown): void {
+    this.jsonRoutes.set(path, body);
   }
 
   /** Each stage's queue and replicas, as plain data. */
@@ -246,6 +252,8 @@ export class PipelineGateway {
           ? sendJson(res, 200, { ready: true })
           : sendJson(res, 503, { ready: false, error: `no ready replica for stage(s) ${missing.join(', ')}` });
       }
+      const extra = req.method === 'GET' ? this.jsonRoutes.get(path) : undefined;
+      if (extra) return sendJson(res, 200, extra());
       const match = /^\/v2\/models\/([^/]+)(\/ready|\/infer)?$/.exec(path);
       if (!match) throw new HttpError(404, `no route ${req.method} ${path}; this gateway serves /v2/models/${this.options.pipeline}/infer`);
       const model = decodeURIComponent(match[1] as string);

@@ -63,10 +63,15 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   return !groupAlive(pgid);
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names one process, never a later one that reuses the pid. */
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names one
+ * process, never a later one that reuses the pid. Empty for a process that is gone, or a zombie
+ * (dead, waiting for a parent or an init that may reap it only seconds later).
+ */
 export async function processStartTime(pid: number): Promise<string> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' ? '' : (fields[19] ?? '');
 }
 
 /** Stops the group led by `pgid` (SIGTERM, then SIGKILL after `graceMs`), whoever started it; false if it survives. */

@@ -183,7 +183,7 @@ describe('ipa adapt tables', () => {
           at: '2025-01-01T12:00:00.000Z',
           signal: 'reloadProfiles',
           reason:
-            'invalid profile set reference:\n  profiles: no profile set "no-such-set" in /work/main/profiles/sets (known: measured-h200 (sha256-5fcbf9c54263d3cc), testbed (sha256-56078d4a3e794f19))',
+            'invalid profile set reference:\n  profiles: no profile set "no-such-set" in /work/main/profiles/sets (known: measured-h200 (sha256-5fcbf9c54263d3cc), testbed (sha256-4b5b350c8e13310f))',
         },
       ],
     };

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { DEMO_WORKFLOW_ID } from '../../src/cli/demo.js';
+import { DEMO_WORKFLOW_ID, LIVE_DEMO_WORKFLOW_ID } from '../../src/cli/demo.js';
 import { projectRoot } from '../../src/common/paths.js';
+import { readReplicas, readServer } from '../../src/live/liveState.js';
 import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { findTemporalCli } from '../../src/tooling/cliBinary.js';
 import { startDevServer } from '../../src/tooling/devServer.js';
@@ -33,13 +34,17 @@ describe('npm start', () => {
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<{ run: Started; serverPid: number }> {
+  async function start(...extra: string[]): Promise<{ run: Started; serverPid: number }> {
     const env: NodeJS.ProcessEnv = { ...process.env, IPA_LOG_LEVEL: 'info' };
     delete env.TEMPORAL_ADDRESS;
-    const run = startInGroup('npm', ['start', '--', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir], {
-      cwd: projectRoot,
-      env,
-    });
+    const run = startInGroup(
+      'npm',
+      ['start', '--', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir, ...extra],
+      {
+        cwd: projectRoot,
+        env,
+      },
+    );
     started.push(run);
     const ready = await run.waitFor(/"serverPid":(\d+)[^\n]*"msg":"Temporal dev server ready"/, 120_000);
     await run.waitFor(/"msg":"worker polling"/, 60_000);
@@ -81,31 +86,52 @@ describe('npm start', () => {
       assert.ok(attributes.customAttributes && 'IpaPipeline' in attributes.customAttributes);
       assert.ok('IpaSlaMs' in attributes.customAttributes);
 
-      // The demo: decisions of the video pipeline on the bursty trace appear within a minute.
-      const demo = client.workflow.getHandle(DEMO_WORKFLOW_ID);
+      // The live demo: decisions of the testbed pipeline change real replicas within two minutes.
+      const demo = client.workflow.getHandle(LIVE_DEMO_WORKFLOW_ID);
       const steps = () =>
         demo.query(statusQuery).then(
           (s) => s.step,
           () => 0,
         );
-      assert.ok(await waitUntilAsync(async () => (await steps()) >= 1, 60_000), `no demo decision within a minute:\n${run.output()}`);
+      assert.ok(await waitUntilAsync(async () => (await steps()) >= 1, 120_000), `no demo decision within two minutes:\n${run.output()}`);
       const [first] = await demo.query(decisionsQuery, { limit: 1 });
-      assert.equal(first?.pipeline, 'video');
-      assert.equal(first?.apply?.actuator, 'simulated');
-      assert.match(run.output(), /demo started/);
+      assert.equal(first?.pipeline, 'testbed');
+      assert.equal(first?.apply?.actuator, 'local');
+      assert.match(run.output(), /Live pipeline: POST http:\/\/127\.0\.0\.1:\d+\/v2\/models\/testbed\/infer/);
     });
     assert.ok((await stat(join(stateDir, 'temporal.db'))).size > 0);
+    // What the live demo runs outside the npm group: after Ctrl-C none of it may be left.
+    const live = join(stateDir, 'live');
+    const replicas = (await readReplicas('testbed', live)).replicas.map((r) => r.process.pid);
+    const servers = await Promise.all([readServer('testbed', 'gateway', live), readServer('testbed', 'prometheus', live)]);
+    const livePids = [...replicas, ...servers.map((s) => s?.process.pid as number)];
+    assert.ok(replicas.length >= 2, 'the demo runs replicas');
 
     await stopWith(run, serverPid, 'SIGINT', true);
+    for (const pid of livePids) assert.ok(await waitUntil(() => !groupAlive(pid), 10_000), `live demo process ${pid} left behind`);
   });
 
   it('reuses the SQLite state on a second start and stops on SIGTERM', async () => {
-    const { run, serverPid } = await start();
+    const { run, serverPid } = await start('--demo', 'simulated');
     assert.doesNotMatch(run.output(), /registered search attributes/);
-    await run.waitFor(/demo already running/, 30_000);
+    await run.waitFor(/demo started: video/, 30_000);
     await withClient(async (client) => {
       const description = await client.workflow.getHandle('smoke-ping').describe();
       assert.equal(description.status.name, 'COMPLETED');
+      const live = await client.workflow.getHandle(LIVE_DEMO_WORKFLOW_ID).describe();
+      assert.equal(live.status.name, 'CANCELLED', 'the live demo loop was stopped with the first run');
+      const demo = client.workflow.getHandle(DEMO_WORKFLOW_ID);
+      assert.ok(
+        await waitUntilAsync(
+          async () =>
+            (await demo.query(statusQuery).then(
+              (s) => s.step,
+              () => 0,
+            )) >= 1,
+          60_000,
+        ),
+      );
+      assert.equal((await demo.query(decisionsQuery, { limit: 1 }))[0]?.apply?.actuator, 'simulated');
     });
     await stopWith(run, serverPid, 'SIGTERM', false);
   });
