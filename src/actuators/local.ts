@@ -309,7 +309,10 @@ async function checkRunnable(config: Config, servers: Record<string, string[]>):
 async function stopReplica(replica: ReplicaRecord): Promise<void> {
   // A killed leader can leave its inference worker behind in the group: stop the group either way.
   if ((await stillRunning(replica.process)) || groupAlive(replica.process.pid)) {
-    if (!(await stopGroup(replica.process.pid))) throw new Error(`replica ${replica.id} (pid ${replica.process.pid}) survived SIGKILL`);
+    // It has drained: nothing is in flight, so a short grace. MLServer's inference worker can take
+    // the whole default 10 s to honour SIGTERM, which would hold up every variant switch.
+    if (!(await stopGroup(replica.process.pid, 3_000)))
+      throw new Error(`replica ${replica.id} (pid ${replica.process.pid}) survived SIGKILL`);
   }
   if (replica.cgroup) await removeCgroup(replica.cgroup);
   await rm(replica.workDir, { recursive: true, force: true });

@@ -75,11 +75,15 @@ async function removeServer(pipeline: string, kind: LiveServerKind, stateDir?: s
   await rm(join(pipelineDir(pipeline, stateDir), `${kind}.json`), { force: true });
 }
 
-/** Starts `ipa live gateway` detached and waits until it answers; retries another port if its port was taken. */
-async function startGateway(pipeline: string, stateDir: string, started: ProcessGroup[], oldPort?: number): Promise<LiveServer> {
+/**
+ * Starts `ipa live gateway` detached and waits until it answers. On `port` when given (the user's,
+ * or the old gateway's, which Prometheus scrapes and clients know), else on a free port, another
+ * one if that was taken meanwhile.
+ */
+async function startGateway(pipeline: string, stateDir: string, started: ProcessGroup[], fixedPort?: number): Promise<LiveServer> {
   const logFile = join(pipelineDir(pipeline, stateDir), 'gateway.log');
   for (let attempt = 1; ; attempt++) {
-    const port = attempt === 1 && oldPort ? oldPort : await freePort();
+    const port = fixedPort ?? (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const group = startProcessGroup(
       process.execPath,
@@ -103,6 +107,7 @@ async function startGateway(pipeline: string, stateDir: string, started: Process
       await sleep(150);
     }
     const tail = group.output().slice(-1500);
+    if (fixedPort && /port \d+ is taken/.test(tail)) throw new Error(`--port: 127.0.0.1:${fixedPort} is taken by another process`);
     if (attempt < 3 && /port \d+ is taken/.test(tail)) continue;
     throw new Error(`the gateway exited before it answered (log ${logFile}):\n${tail}`);
   }
@@ -121,7 +126,12 @@ export interface LiveUp {
  * still runs is kept, so `up` after a crashed gateway restarts only the gateway, on its old port
  * (Prometheus's target and the clients' URL stay valid). When everything runs it is an error.
  */
-export async function bringUp(pipeline: string, stateDir: string, initialRps: number, options: { reuse?: boolean } = {}): Promise<LiveUp> {
+export async function bringUp(
+  pipeline: string,
+  stateDir: string,
+  initialRps: number,
+  options: { reuse?: boolean; port?: number } = {},
+): Promise<LiveUp> {
   const [gatewayNow, prometheusNow] = await Promise.all([
     runningServer(pipeline, 'gateway', stateDir),
     runningServer(pipeline, 'prometheus', stateDir),
@@ -146,7 +156,8 @@ export async function bringUp(pipeline: string, stateDir: string, initialRps: nu
   let prometheus: LiveServer | undefined;
   try {
     const previous = gatewayNow ? undefined : await readServer(pipeline, 'gateway', stateDir).catch(() => undefined);
-    const gateway = gatewayNow ?? (await startGateway(pipeline, stateDir, started, previous && Number(new URL(previous.url).port)));
+    const port = options.port ?? (previous ? Number(new URL(previous.url).port) : undefined);
+    const gateway = gatewayNow ?? (await startGateway(pipeline, stateDir, started, port));
     prometheus = prometheusNow ?? (await startLivePrometheus({ pipeline, stateDir, gatewayUrl: gateway.url }));
     const replicas = await startInitialReplicas(pipeline, stateDir, initialRps);
     const kept = [gatewayNow && `gateway ${gatewayNow.url}`, prometheusNow && `Prometheus ${prometheusNow.url}`].filter((k): k is string =>
@@ -164,10 +175,10 @@ export async function bringUp(pipeline: string, stateDir: string, initialRps: nu
   }
 }
 
-async function up(flags: LiveFlags & { initialRps?: string }): Promise<void> {
+async function up(flags: LiveFlags & { initialRps?: string; port?: string }): Promise<void> {
   const pipeline = await checkedPipeline(flags.pipeline);
   const stateDir = liveRoot(flags.stateDir);
-  const result = await bringUp(pipeline, stateDir, initialRps(flags));
+  const result = await bringUp(pipeline, stateDir, initialRps(flags), flags.port ? { port: portFlag('--port', flags.port) } : {});
   await printUp(pipeline, flags, pipelineDir(pipeline, stateDir), result);
 }
 
@@ -365,6 +376,7 @@ export function registerLiveCommand(program: Command): void {
       .description('start the gateway, its Prometheus (detached) and the first replicas; print the endpoint and the loop command'),
   )
     .option('--initial-rps <n>', 'the load the first replicas are sized for (the optimizer picks them)', String(DEFAULT_INITIAL_RPS))
+    .option('--port <n>', "the gateway's port on 127.0.0.1 (default: its last one, else a free one)")
     .action(up);
   addLiveLoadCommand(live);
   common(live.command('down').description('stop the replicas, the gateway and the Prometheus of the pipeline')).action(down);

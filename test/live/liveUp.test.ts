@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +10,7 @@ import { GATEWAY_LOAD_QUERY } from '../../src/live/livePrometheus.js';
 import { type LiveServer, processRef, type ReplicaRecord, readReplicas, writeReplicas } from '../../src/live/liveState.js';
 import { type ModelServer, startModelServer } from '../../src/profiling/testbed.js';
 import { groupAlive, isAlive, stopGroup } from '../../src/tooling/processGroup.js';
-import { ipa } from '../helpers/ipa.js';
+import { ipa, ipaWithEnv } from '../helpers/ipa.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 
 interface Status {
@@ -130,6 +132,38 @@ describe('ipa live up / status / down', { timeout: 180_000 }, () => {
     const again = await live('down', '--pipeline', 'testbed');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /nothing of testbed runs/);
+  });
+
+  test('a busy port or a missing testbed: up fails naming it, and nothing it started is left running', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as AddressInfo).port;
+    try {
+      const r = await live('up', '--pipeline', 'testbed', '--port', String(busy));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`--port: 127\\.0\\.0\\.1:${busy} is taken`));
+      const s = await status();
+      assert.equal(s.gateway, null);
+      assert.equal(s.prometheus, null);
+    } finally {
+      blocker.close();
+    }
+    // Python that cannot run: the testbed cannot be set up, so no first replicas; gateway and Prometheus are stopped again.
+    const missing = await ipaWithEnv(
+      { ...process.env, IPA_PYTHON: '/nonexistent/python3' },
+      'live',
+      'up',
+      '--pipeline',
+      'testbed',
+      '--state-dir',
+      stateDir,
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nothing it started is left running: the local testbed .* is missing .*\/nonexistent\/python3/s);
+    const s = await status();
+    assert.equal(s.gateway, null);
+    assert.equal(s.prometheus, null);
+    assert.deepEqual(s.replicas, []);
   });
 
   test('up of an unknown pipeline names --pipeline and the value', async () => {
