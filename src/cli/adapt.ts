@@ -197,10 +197,15 @@ export function registerAdaptCommand(program: Command): void {
     return `resumed ${id}`;
   });
 
-  steerCommand(adapt, 'stop', 'cancel the loop; the running config stays as it is', async (client, id) => {
-    await client.workflow.getHandle(id).cancel();
-    return `cancelled ${id}`;
-  });
+  steerCommand(
+    adapt,
+    'stop',
+    'cancel the loop; the running config stays (the local actuator’s replicas are stopped)',
+    async (client, id) => {
+      await client.workflow.getHandle(id).cancel();
+      return `cancelled ${id}`;
+    },
+  );
 
   adapt
     .command('reload <workflow-id>')

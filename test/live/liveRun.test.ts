@@ -230,6 +230,15 @@ describe('live pipeline: the loop changes real replicas under real load', { time
         `whole run: sent ${summary.sent}, ok ${summary.ok}, dropped ${summary.dropped}, errors ${summary.errors}`,
     );
     assert.ok(p99 < slaMs, `measured p99 ${p99} ms at ${HIGH} rps stays under the ${slaMs} ms SLA`);
+
+    // Stopping the loop stops every replica it runs.
+    const last = await remember();
+    await handle.cancel();
+    assert.ok(
+      await waitUntilAsync(async () => (await readReplicas('testbed', stateDir)).replicas.length === 0, 60_000),
+      'cancelling the loop empties the replica set',
+    );
+    for (const r of last.replicas) assert.ok(await waitGroupGone(r.process.pid, 15_000), `replica ${r.id} stopped with the loop`);
     for (const pid of pids) if (!isAlive(pid)) pids.delete(pid);
   });
 });
