@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -41,6 +41,21 @@ const noCpuLimit = await cpuLimitUnavailable();
 
 /** Cores the running config gives its replicas (what it costs); replicas draining during a change do not count. */
 const cores = (live: LiveReplicas) => (live.config?.stages ?? []).reduce((sum, s) => sum + s.replicas * shapeFromName(s.shape).cpu, 0);
+
+/** Process groups of model servers started in the state folder's replicas/, found by their command lines. */
+async function replicaGroups(stateDir: string): Promise<number> {
+  const folder = join(stateDir, 'testbed', 'replicas');
+  const groups = new Set<string>();
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(folder)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] !== 'Z' && fields[2]) groups.add(fields[2]);
+  }
+  return groups.size;
+}
 
 describe('live pipeline: the loop changes real replicas under real load', { timeout: 600_000, skip: noCpuLimit }, () => {
   let env: TestWorkflowEnvironment;
@@ -156,10 +171,8 @@ describe('live pipeline: the loop changes real replicas under real load', { time
 
     // Load steps down: a smaller config, and the replicas it no longer needs are stopped.
     await at(lowAgainFrom + 25);
-    const steady = async () => {
-      const last = (await decisions()).slice(-2);
-      return last.length === 2 && last.every((d) => d.outcome === 'unchanged');
-    };
+    // Held for a step: measured loads jitter around the low load, and the loop may still change its config now and then.
+    const steady = async () => (await decisions()).at(-1)?.outcome === 'unchanged';
     assert.ok(await waitUntilAsync(steady, 60_000), 'the loop settles at the low load');
     const low = await remember();
     const down = (await decisions()).find((d) => d.outcome === 'applied' && Date.parse(d.at) > startedAt + lowAgainFrom * 1000);
@@ -179,7 +192,7 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       await waitUntilAsync(async () => {
         const now = await remember();
         return (
-          cores(now) === cores(settledLow) &&
+          now.replicas.length === (now.config?.stages ?? []).reduce((sum, st) => sum + st.replicas, 0) &&
           !now.replicas.some((r) => r.id === victim.id) &&
           (await Promise.all(now.replicas.map((r) => stillRunning(r.process)))).every(Boolean)
         );
@@ -197,6 +210,7 @@ describe('live pipeline: the loop changes real replicas under real load', { time
     );
 
     // The worker SIGKILLed: a new one takes the loop over and adopts the replicas, starting none twice.
+    assert.ok(await waitUntilAsync(steady, 60_000), 'the loop holds its config');
     const beforeKill = await remember();
     const stepBeforeKill = await step();
     process.kill(-(worker as ProcessGroup).pgid, 'SIGKILL');
@@ -206,11 +220,18 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       'the loop goes on after the worker died',
     );
     const afterKill = await remember();
-    assert.deepEqual(
-      afterKill.replicas.map((r) => r.process.pid).sort(),
-      beforeKill.replicas.map((r) => r.process.pid).sort(),
-      'the same replicas run: none started twice',
-    );
+    const wanted = (afterKill.config?.stages ?? []).reduce((sum, s) => sum + s.replicas, 0);
+    assert.equal(afterKill.replicas.length, wanted, 'one replica process per replica the config wants');
+    assert.equal(await replicaGroups(stateDir), wanted, 'no model server runs beyond the recorded replicas');
+    const since = (await decisions()).filter((d) => d.step > stepBeforeKill);
+    // Load noise may make the loop change its config meanwhile; if it did not, the very same processes run.
+    if (since.every((d) => d.outcome === 'unchanged')) {
+      assert.deepEqual(
+        afterKill.replicas.map((r) => r.process.pid).sort(),
+        beforeKill.replicas.map((r) => r.process.pid).sort(),
+        'the same replicas run: none started twice',
+      );
+    }
 
     // The gateway killed and brought back by `ipa live up`: the loop goes on, requests are answered again.
     const oldGateway = (await readServer('testbed', 'gateway', stateDir)) as NonNullable<Awaited<ReturnType<typeof readServer>>>;
