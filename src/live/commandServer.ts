@@ -1,9 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { waitUntilReady } from '../profiling/inferenceEndpoint.js';
-import { createCpuLimit } from '../tooling/cpuLimit.js';
+import { startServerProcess } from '../profiling/serverProcess.js';
 import { freePort } from '../tooling/freePort.js';
-import { startProcessGroup } from '../tooling/processGroup.js';
 
 /**
  * The values a server command template may use: `{port}` (the HTTP port it must serve OIP v2 on,
@@ -54,29 +52,23 @@ export async function startCommandServer(
     batchTimeoutMs: String(options.batchTimeoutMs),
     dir: options.workDir,
   });
-  const pinned = options.cores ? ['taskset', '--cpu-list', options.cores.join(','), ...filled] : filled;
-  const limit = options.cpuLimit === undefined ? undefined : await createCpuLimit(`${options.variant}-${port}`, options.cpuLimit);
-  const command = limit ? limit.wrap(pinned) : pinned;
-  const group = startProcessGroup(command[0] as string, command.slice(1), {
+  const url = `http://127.0.0.1:${port}`;
+  const started = await startServerProcess({
+    command: filled,
+    endpoint: { baseUrl: url, model: options.variant },
+    ...(options.cores ? { cores: options.cores } : {}),
+    ...(options.cpuLimit !== undefined ? { cpuLimit: options.cpuLimit } : {}),
+    limitName: `${options.variant}-${port}`,
     cwd: options.workDir,
     env: process.env,
     logFile: join(options.workDir, 'server.log'),
-    outlive: true,
+    readyTimeoutMs: options.readyTimeoutMs,
   });
-  const url = `http://127.0.0.1:${port}`;
-  const ready = await waitUntilReady(
-    { baseUrl: url, model: options.variant },
-    { timeoutMs: options.readyTimeoutMs, gaveUp: () => group.hasExited() },
-  );
-  if (!ready) {
-    const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs} ms`;
-    const output = group.output();
-    await group.stop();
-    await limit?.remove();
+  if (!started.ready) {
+    const { why, output } = started;
     throw new Error(
       `server command ${JSON.stringify(filled)} for ${options.variant} on ${url} ${why}${output ? `:\n${output.slice(-2000)}` : ''}`,
     );
   }
-  await limit?.enforce();
-  return { url, model: options.variant, pgid: group.pgid, ...(limit ? { cgroup: limit.dir } : {}) };
+  return { url, model: options.variant, pgid: started.group.pgid, ...(started.cgroup ? { cgroup: started.cgroup } : {}) };
 }

@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../common/log.js';
 import { cacheDir, projectRoot } from '../common/paths.js';
-import { createCpuLimit } from '../tooling/cpuLimit.js';
 import { freePort } from '../tooling/freePort.js';
-import { startProcessGroup } from '../tooling/processGroup.js';
-import { waitUntilReady } from './inferenceEndpoint.js';
+import { startServerProcess } from './serverProcess.js';
 
 /** One trained model of the testbed pipeline, with its accuracy (%) on held-out data. */
 export interface TestbedVariant {
@@ -169,56 +167,42 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       MLSERVER_PARALLEL_WORKERS: String(options.parallelWorkers ?? 1),
       MLSERVER_DEBUG: 'false',
     };
-    const pinned = options.cores
-      ? ['taskset', '--cpu-list', options.cores.join(','), bed.mlserver, 'start', modelDir]
-      : [bed.mlserver, 'start', modelDir];
-    const limit = options.cpuLimit === undefined ? undefined : await createCpuLimit(`${variant.name}-${httpPort}`, options.cpuLimit);
-    const command = limit ? limit.wrap(pinned) : pinned;
-    const group = startProcessGroup(command[0] as string, command.slice(1), {
+    const url = `http://127.0.0.1:${httpPort}`;
+    const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+    const started = await startServerProcess({
+      command: [bed.mlserver, 'start', modelDir],
+      endpoint: { baseUrl: url, model: variant.name },
+      ...(options.cores ? { cores: options.cores } : {}),
+      ...(options.cpuLimit !== undefined ? { cpuLimit: options.cpuLimit } : {}),
+      limitName: `${variant.name}-${httpPort}`,
       cwd: workDir,
       env,
-      ...(options.workDir ? { logFile: join(workDir, 'server.log'), outlive: true } : {}),
-    });
-    const url = `http://127.0.0.1:${httpPort}`;
-    const endpoint = { baseUrl: url, model: variant.name };
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        await group.stop();
-        await limit?.remove();
-      } finally {
-        if (!options.workDir) await rm(workDir, { recursive: true, force: true });
-      }
-    };
-    let ready: boolean;
-    try {
-      ready = await waitUntilReady(endpoint, {
-        timeoutMs: options.readyTimeoutMs ?? 120_000,
-        ...(options.signal ? { signal: options.signal } : {}),
-        gaveUp: () => group.hasExited(),
-      });
-    } catch (err) {
-      await stop();
+      ...(options.workDir ? { logFile: join(workDir, 'server.log') } : {}),
+      readyTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).catch(async (err: unknown) => {
+      if (!options.workDir) await rm(workDir, { recursive: true, force: true });
       throw err;
-    }
-    if (ready) {
-      try {
-        await limit?.enforce();
-      } catch (err) {
-        await stop();
-        throw err;
-      }
+    });
+    if (started.ready) {
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await started.stop();
+        } finally {
+          if (!options.workDir) await rm(workDir, { recursive: true, force: true });
+        }
+      };
       log.info(
-        { variant: variant.name, url, pgid: group.pgid, cores: options.cores, cpuLimit: options.cpuLimit, ...batching },
+        { variant: variant.name, url, pgid: started.group.pgid, cores: options.cores, cpuLimit: options.cpuLimit, ...batching },
         'model server ready',
       );
-      return { url, model: variant.name, pgid: group.pgid, ...(limit ? { cgroup: limit.dir } : {}), stop };
+      return { url, model: variant.name, pgid: started.group.pgid, ...(started.cgroup ? { cgroup: started.cgroup } : {}), stop };
     }
-    const output = group.output();
-    const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs ?? 120_000} ms`;
-    await stop();
+    const { output, why } = started;
+    if (!options.workDir) await rm(workDir, { recursive: true, force: true });
     if (attempt < 2 && options.port === undefined && /address already in use|EADDRINUSE|Errno 98/i.test(output)) {
       log.warn({ variant: variant.name, httpPort }, 'model server port taken, retrying on other ports');
       continue;

@@ -42,6 +42,9 @@ const noCpuLimit = await cpuLimitUnavailable();
 /** Cores the running config gives its replicas (what it costs); replicas draining during a change do not count. */
 const cores = (live: LiveReplicas) => (live.config?.stages ?? []).reduce((sum, s) => sum + s.replicas * shapeFromName(s.shape).cpu, 0);
 
+/** Replicas the running config wants, over all stages. */
+const wantedReplicas = (live: LiveReplicas) => (live.config?.stages ?? []).reduce((sum, s) => sum + s.replicas, 0);
+
 /** Process groups of model servers started in the state folder's replicas/, found by their command lines. */
 async function replicaGroups(stateDir: string): Promise<number> {
   const folder = join(stateDir, 'testbed', 'replicas');
@@ -203,7 +206,7 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       await waitUntilAsync(async () => {
         const now = await remember();
         return (
-          now.replicas.length === (now.config?.stages ?? []).reduce((sum, st) => sum + st.replicas, 0) &&
+          now.replicas.length === wantedReplicas(now) &&
           !now.replicas.some((r) => r.id === victim.id) &&
           (await Promise.all(now.replicas.map((r) => stillRunning(r.process)))).every(Boolean)
         );
@@ -231,7 +234,7 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       'the loop goes on after the worker died',
     );
     const afterKill = await remember();
-    const wanted = (afterKill.config?.stages ?? []).reduce((sum, s) => sum + s.replicas, 0);
+    const wanted = wantedReplicas(afterKill);
     assert.equal(afterKill.replicas.length, wanted, 'one replica process per replica the config wants');
     assert.equal(await replicaGroups(stateDir), wanted, 'no model server runs beyond the recorded replicas');
     const since = (await decisions()).filter((d) => d.step > stepBeforeKill);

@@ -1,0 +1,62 @@
+import { createCpuLimit } from '../tooling/cpuLimit.js';
+import { type ProcessGroup, startProcessGroup } from '../tooling/processGroup.js';
+import { type InferenceEndpoint, waitUntilReady } from './inferenceEndpoint.js';
+
+export interface ServerProcessOptions {
+  /** The server's command; it must serve OIP v2 at `endpoint`. */
+  command: string[];
+  endpoint: InferenceEndpoint;
+  /** Cores it may run on (`taskset`); all when absent. */
+  cores?: number[];
+  /** A CPU limit in cores, enforced once it is ready (a start-up boost); its cgroup is `ipa/limitName`. */
+  cpuLimit?: number;
+  limitName: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Its output goes to this file and it outlives this process (a replica a restarted worker adopts). */
+  logFile?: string;
+  readyTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** A model server that answers ready, or why it did not (it is stopped then, and its cgroup removed). */
+export type ServerStart =
+  | { ready: true; group: ProcessGroup; cgroup?: string; stop(): Promise<void> }
+  | { ready: false; why: string; output: string };
+
+/**
+ * Starts a model server's command in its own process group, pinned or CPU-limited, and waits for
+ * its model to answer ready: the testbed's MLServer and a user's server command both start here.
+ */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerStart> {
+  const pinned = options.cores ? ['taskset', '--cpu-list', options.cores.join(','), ...options.command] : options.command;
+  const limit = options.cpuLimit === undefined ? undefined : await createCpuLimit(options.limitName, options.cpuLimit);
+  const command = limit ? limit.wrap(pinned) : pinned;
+  const group = startProcessGroup(command[0] as string, command.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    ...(options.logFile ? { logFile: options.logFile, outlive: true } : {}),
+  });
+  const stop = async () => {
+    await group.stop();
+    await limit?.remove();
+  };
+  try {
+    const ready = await waitUntilReady(options.endpoint, {
+      timeoutMs: options.readyTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      gaveUp: () => group.hasExited(),
+    });
+    if (ready) {
+      await limit?.enforce();
+      return { ready: true, group, ...(limit ? { cgroup: limit.dir } : {}), stop };
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const output = group.output();
+  const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs} ms`;
+  await stop();
+  return { ready: false, why, output };
+}
