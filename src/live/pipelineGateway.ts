@@ -294,6 +294,9 @@ export class PipelineGateway {
     const arrived = performance.now();
     const deadline = Date.now() + this.dropLimitMs;
     let outcome: Outcome = 'error';
+    // Time spent waiting on replicas, so a client can tell what the gateway itself added (Server-Timing).
+    let upstreamMs = 0;
+    const reply = (status: number, answer: unknown) => this.answer(res, status, answer, arrived, upstreamMs);
     try {
       const request = parseInferenceRequest(await readBody(req));
       let tensors: InferenceTensor[] = request.inputs;
@@ -309,26 +312,41 @@ export class PipelineGateway {
                   tensors,
                   replica.inputs?.map((t) => t.name),
                 );
-          tensors = await this.call(stage, replica, inputs);
+          const called = performance.now();
+          try {
+            tensors = await this.call(stage, replica, inputs);
+          } finally {
+            upstreamMs += performance.now() - called;
+          }
         } finally {
           lease.release();
         }
       }
       outcome = 'ok';
-      sendJson(res, 200, { model_name: this.options.pipeline, ...(request.id === undefined ? {} : { id: request.id }), outputs: tensors });
+      reply(200, { model_name: this.options.pipeline, ...(request.id === undefined ? {} : { id: request.id }), outputs: tensors });
     } catch (error) {
       if (error instanceof DroppedError) {
         outcome = 'dropped';
-        sendJson(res, 503, { error: `${error.message} (${this.dropLimitMs} ms)` });
+        reply(503, { error: `${error.message} (${this.dropLimitMs} ms)` });
       } else if (error instanceof BadRequestError) {
-        sendJson(res, 400, { error: error.message, field: error.field });
+        reply(400, { error: error.message, field: error.field });
       } else {
-        sendJson(res, error instanceof HttpError ? error.status : 502, { error: (error as Error).message });
+        reply(error instanceof HttpError ? error.status : 502, { error: (error as Error).message });
       }
     } finally {
       this.counts[outcome]++;
       this.metrics.request(outcome, (performance.now() - arrived) / 1000);
     }
+  }
+
+  /** One answer from `infer`, with the time split the client may want: replicas vs the whole gateway. */
+  private answer(res: ServerResponse, status: number, body: unknown, arrived: number, upstreamMs: number): void {
+    const text = JSON.stringify(body);
+    if (!res.headersSent) {
+      const total = performance.now() - arrived;
+      res.setHeader('server-timing', `upstream;dur=${upstreamMs.toFixed(3)}, gateway;dur=${total.toFixed(3)}`);
+    }
+    send(res, status, text, 'application/json');
   }
 
   /** One stage's call to one replica; a replica that cannot be reached is probed again before it takes more. */

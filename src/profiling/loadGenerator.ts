@@ -3,6 +3,7 @@ import { log } from '../common/log.js';
 import { checkEndpoint, type InferenceEndpoint, type InferenceRequest, inferUrl } from './inferenceEndpoint.js';
 import { type LatencyStats, latencyStats } from './latencyStats.js';
 import { poissonArrivals } from './poissonArrivals.js';
+import { parseServerTiming } from './serverTiming.js';
 
 /** What one load run measured. Latencies count successful requests only. */
 export interface LoadResult extends LatencyStats {
@@ -34,6 +35,8 @@ export interface OpenLoopOptions extends CommonOptions {
   ratePerSecond: number;
   /** Seed of the arrival times; default 1. */
   seed?: number;
+  /** Called once per request sent, with its answer or failure. */
+  onAnswer?: (answer: RequestAnswer) => void;
 }
 
 /**
@@ -56,6 +59,8 @@ export interface RequestAnswer {
   timedOut: boolean;
   /** Why it failed: the start of a non-2xx body, the connection error, or the timeout. */
   error?: string;
+  /** The answer's `Server-Timing` durations by name, ms, when it sent them (the pipeline gateway does). */
+  serverTiming?: Record<string, number>;
 }
 
 export interface ScheduledLoadOptions {
@@ -127,6 +132,7 @@ class Tally {
     let status = 0;
     let timedOut = false;
     let error: string | undefined;
+    let serverTiming: Record<string, number> | undefined;
     try {
       const response = await fetch(this.url, {
         method: 'POST',
@@ -137,6 +143,7 @@ class Tally {
       // Reading the body is part of the answer; it also frees the keep-alive connection.
       const text = await response.text();
       status = response.status;
+      serverTiming = parseServerTiming(response.headers.get('server-timing'));
       if (response.ok) {
         this.ok++;
         this.latenciesMs.push(performance.now() - measuredFrom);
@@ -170,6 +177,7 @@ class Tally {
       status,
       timedOut,
       ...(error === undefined ? {} : { error }),
+      ...(serverTiming === undefined ? {} : { serverTiming }),
     };
     try {
       this.onAnswer(answer);
@@ -209,7 +217,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
   const timeoutMs = checkCommon(options);
   positive('ratePerSecond', options.ratePerSecond);
   const arrivals = poissonArrivals(options.ratePerSecond, options.durationMs, options.seed ?? 1);
-  const tally = new Tally(inferUrl(options.endpoint), JSON.stringify(options.payload), timeoutMs);
+  const tally = new Tally(inferUrl(options.endpoint), JSON.stringify(options.payload), timeoutMs, options.onAnswer);
   const startedAt = await sendOnSchedule(tally, arrivals);
   const result = tally.result('open', startedAt, options.durationMs);
   log.debug({ model: options.endpoint.model, rate: options.ratePerSecond, ...result }, 'open-loop run done');

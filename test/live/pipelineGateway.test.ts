@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type OutcomeCounts, PipelineGateway, type ReplicaEndpoint } from '../../src/live/pipelineGateway.js';
+import { parseServerTiming } from '../../src/profiling/serverTiming.js';
 import { type ModelServer, startModelServer } from '../../src/profiling/testbed.js';
 import { waitGroupGone } from '../../src/tooling/processGroup.js';
 import { waitUntilAsync } from '../helpers/processes.js';
@@ -22,6 +23,7 @@ function digits(batch: number): { name: string; datatype: string; shape: number[
 interface Answer {
   status: number;
   body: any;
+  serverTiming: Record<string, number> | undefined;
 }
 
 async function post(url: string, body: unknown): Promise<Answer> {
@@ -30,7 +32,7 @@ async function post(url: string, body: unknown): Promise<Answer> {
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await response.json(), serverTiming: parseServerTiming(response.headers.get('server-timing')) };
 }
 
 const inferOf = (gateway: PipelineGateway) => `${gateway.url}/v2/models/testbed/infer`;
@@ -89,6 +91,9 @@ describe('pipeline gateway on MLServer replicas', { timeout: 240_000 }, () => {
     assert.equal(through.status, 200, JSON.stringify(through.body));
     assert.equal(through.body.model_name, 'testbed');
     assert.equal(through.body.id, 'req-1');
+    // Two stages waited on: the wait is part of the gateway's whole handling.
+    const { upstream = 0, gateway: whole = 0 } = through.serverTiming ?? {};
+    assert.ok(upstream > 0 && whole >= upstream, JSON.stringify(through.serverTiming));
 
     // The same request by hand: reduce's output `transform` renamed to classify's input `input-0`.
     const reduced = await post(`${reduce.url}/v2/models/${reduce.model}/infer`, { inputs: digits(2) });
