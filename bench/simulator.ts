@@ -22,7 +22,7 @@ import { problemFromSpec } from '../src/optimizer/problemFromSpec.js';
 import { loadGeneratorArrivals, poissonArrivals } from '../src/simulator/arrivals.js';
 import { PATTERN_NAMES } from '../src/simulator/loadPatterns.js';
 import { PipelineSimulator, type StagePlan } from '../src/simulator/pipelineSimulator.js';
-import type { PolicyName } from '../src/simulator/policy.js';
+import type { PolicyName } from '../src/adapt/policy.js';
 import { defaultDropLimitMs, defaultEvaluationSettings, type EvaluationSettings } from '../src/simulator/policyEvaluation.js';
 import { RandomVariates } from '../src/simulator/randomVariates.js';
 import { ServiceTable } from '../src/simulator/serviceTime.js';

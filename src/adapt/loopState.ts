@@ -1,6 +1,7 @@
 import type { PreparedPipeline } from '../activities/preparePipeline.js';
 import type { Config } from '../model/config.js';
 import type { DecisionRecord, Settings } from '../model/decisionRecord.js';
+import type { HpaRecommendation } from './hpa.js';
 
 export interface Counters {
   steps: number;
@@ -40,6 +41,8 @@ export interface LoopState {
   run: number;
   /** Whether the config found running at start was adopted, and why (or why not). */
   adoption?: string;
+  /** The HPA's recent recommendations per stage (policy hpa): its scale-down stabilisation window. */
+  hpaHistory?: Record<string, HpaRecommendation[]>;
 }
 
 const IGNORED_KEPT = 20;

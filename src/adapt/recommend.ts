@@ -2,11 +2,14 @@ import type { Config, ShapeResources } from '../model/config.js';
 import { type Baseline, configOf, type Decision } from '../model/decision.js';
 import type { PlannedLoad, Settings } from '../model/decisionRecord.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
+import type { Problem } from '../model/problem.js';
 import { findShape, type ProfileSet } from '../model/profileSet.js';
 import { sameConfig } from '../model/sameConfig.js';
 import { changeReason, type RunningEvaluation } from '../optimizer/changeReason.js';
 import { decide } from '../optimizer/decide.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
+import { type HpaRecommendation, hpaStep } from './hpa.js';
+import type { Policy } from './policy.js';
 
 export interface RecommendInput {
   spec: PipelineSpec;
@@ -18,7 +21,17 @@ export interface RecommendInput {
   current?: Config;
   /** The previous step's settings: a changed SLA or objective is part of the reason for a change. */
   previousSettings?: Settings;
-  baseline?: Baseline;
+  /**
+   * The policy deciding; ipa's optimum when absent. A baseline is held to `held` (or to the running
+   * config once it keeps what the baseline fixes); the HPA sets replicas by its rule on `observed`.
+   */
+  policy?: Pick<Policy, 'name' | 'baseline' | 'held' | 'hpa'>;
+  /** Requests per second observed, oldest first: what the HPA measures utilisation on. */
+  observed?: readonly number[];
+  /** When the step runs, ms (workflow or simulated time): the HPA's stabilisation window is timed by it. */
+  atMs?: number;
+  /** The HPA's recent recommendations per stage (the previous step's `hpaHistory`). */
+  hpaHistory?: Record<string, HpaRecommendation[]>;
   /** Explain the decision and the change (a few more solves); simulations skip it. Default true. */
   explain?: boolean;
 }
@@ -35,6 +48,61 @@ export interface Recommendation {
   changeReason?: string;
   /** Per-replica resources of every shape the config uses. */
   shapes: Record<string, ShapeResources>;
+  /** The HPA's recommendations to keep for the next step (policy hpa only). */
+  hpaHistory?: Record<string, HpaRecommendation[]>;
+}
+
+/** The HPA reads utilisation averaged over its sync period, 15 s by default. */
+export const HPA_METRIC_SECONDS = 15;
+
+/** What a baseline is held to: the running config once it keeps the baseline's fixed parts, else the policy's. */
+function heldTo(baseline: Baseline, held: Config, current: Config | undefined): Config {
+  if (!current || current.stages.length !== held.stages.length) return held;
+  const keeps = held.stages.every((h, i) => {
+    const c = current.stages[i];
+    if (!c || c.stage !== h.stage) return false;
+    if (baseline === 'fa2') return c.variant === h.variant;
+    if (baseline === 'rim') return c.replicas === h.replicas;
+    return sameConfig({ stages: [c] }, { stages: [h] });
+  });
+  return keeps ? current : held;
+}
+
+/**
+ * The HPA's config: the policy's variant, shape and batch per stage, replicas by the HPA rule on the
+ * observed load against what those replicas serve by the profile. A stage running something else
+ * (the loop just switched to the HPA) counts as one replica, so the rule sizes it from scratch.
+ */
+function hpaConfig(input: RecommendInput, problem: Problem, policy: Required<Pick<Policy, 'held' | 'hpa'>>) {
+  const observed = input.observed ?? [];
+  const recent = observed.slice(-HPA_METRIC_SECONDS);
+  const load = recent.length > 0 ? recent.reduce((t, v) => t + v, 0) / recent.length : 0;
+  const history: Record<string, HpaRecommendation[]> = {};
+  const reasons: string[] = [];
+  const stages = policy.held.stages.map((h, i) => {
+    const running = input.current?.stages[i];
+    const keeps = running && running.variant === h.variant && running.shape === h.shape && running.batch === h.batch;
+    const row = problem.stages[i]?.variants
+      .find((v) => v.name === h.variant)
+      ?.shapes.find((x) => x.name === h.shape)
+      ?.batches.find((b) => b.batch === h.batch);
+    if (!row) throw new Error(`hpa: ${h.variant}/${h.shape} batch ${h.batch} of stage ${h.stage} is not in the profiles`);
+    const outcome = hpaStep({
+      current: keeps ? running.replicas : 1,
+      load,
+      capacity: row.throughputRps,
+      atMs: input.atMs ?? 0,
+      history: input.hpaHistory?.[h.stage] ?? [],
+      settings: {
+        ...policy.hpa,
+        maxReplicas: Math.min(policy.hpa.maxReplicas, problem.stages[i]?.maxReplicas ?? Number.POSITIVE_INFINITY),
+      },
+    });
+    history[h.stage] = outcome.history;
+    reasons.push(`${h.stage} ×${outcome.replicas}: ${outcome.reason}`);
+    return { ...h, replicas: outcome.replicas };
+  });
+  return { config: { stages }, history, reason: `hpa at ${load.toFixed(1)} requests/s observed: ${reasons.join('; ')}` };
 }
 
 /** The running config evaluated as it runs at the new load (the static baseline), or why it could not be. */
@@ -58,18 +126,26 @@ function problemOf({ spec, profiles, load, settings }: RecommendInput) {
  * (withHighsSolver); synchronous, so the simulator can call it between events.
  */
 export function recommend(input: RecommendInput): Recommendation {
-  const { current, baseline, explain = true } = input;
-  const decision = decide(problemOf(input), {
+  const { current, policy, explain = true } = input;
+  const problem = problemOf(input);
+  const hpa = policy?.hpa && policy.held ? hpaConfig(input, problem, { held: policy.held, hpa: policy.hpa }) : undefined;
+  // The HPA's config is evaluated as it would run (the static baseline); a baseline is held to its fixed parts.
+  const baseline = hpa ? 'static' : policy?.baseline;
+  const held = hpa ? hpa.config : baseline && policy?.held ? heldTo(baseline, policy.held, current) : current;
+  const decision = decide(problem, {
     explain,
     ...(baseline ? { baseline } : {}),
-    ...(current ? { current } : {}),
+    ...(held ? { current: held } : {}),
   });
   const config = configOf(decision);
   const changed = config.stages.length > 0 && !sameConfig(current, config);
   // Only a change is explained against the running config: most steps keep it and pay nothing more.
   const running = explain && changed && current && !decision.fallback ? evaluateRunning(input, current) : undefined;
-  const reason =
-    explain && changed
+  const reason = hpa
+    ? changed
+      ? hpa.reason
+      : undefined
+    : explain && changed
       ? changeReason(decision, {
           ...(current ? { current } : {}),
           ...(running ? { running } : {}),
@@ -83,5 +159,9 @@ export function recommend(input: RecommendInput): Recommendation {
       return [s.shape, { cpu: shape?.cpu ?? 0, gpu: shape?.gpu ?? 0 }];
     }),
   );
-  return { load: input.load, decision, config, changed, ...(reason ? { changeReason: reason } : {}), shapes };
+  return {
+    ...{ load: input.load, decision, config, changed, shapes },
+    ...(reason ? { changeReason: reason } : {}),
+    ...(hpa ? { hpaHistory: hpa.history } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readJsonFile } from '../io/jsonFile.js';
 import { resolvePipelineSpec } from '../io/load.js';
 import { type AdaptInputFields, forecastMethod, parseAdaptInput } from '../model/adaptInput.js';
+import { LOOP_POLICIES } from '../model/policyName.js';
 import { PAS_METHODS } from '../model/settings.js';
 import { readDecisions } from '../temporal/decisionHistory.js';
 import { TASK_QUEUES } from '../temporal/taskQueues.js';
@@ -42,6 +43,10 @@ interface StartFlags {
   traceStart?: string;
   speed?: string;
   damp?: string;
+  policy?: string;
+  peakRps?: string;
+  hpaTarget?: string;
+  hpaStabilization?: string;
 }
 
 /** The workflow input from flags (over an optional --input JSON file), validated before anything starts. */
@@ -73,6 +78,14 @@ async function inputFromFlags(flags: StartFlags): Promise<AdaptInputFields> {
           : flags.dryRunLog
             ? { kind: 'dry-run', log: flags.dryRunLog }
             : base.actuator;
+  const hpa =
+    flags.hpaTarget || flags.hpaStabilization
+      ? {
+          ...(base.hpa as object | undefined),
+          ...(flags.hpaTarget ? { target: positiveNumberFlag('--hpa-target', flags.hpaTarget) } : {}),
+          ...(flags.hpaStabilization ? { stabilizationSeconds: numberFlag('--hpa-stabilization', flags.hpaStabilization) } : {}),
+        }
+      : undefined;
   const input = {
     ...base,
     pipeline,
@@ -82,6 +95,9 @@ async function inputFromFlags(flags: StartFlags): Promise<AdaptInputFields> {
     ...(flags.forecaster ? { forecaster: oneOf('--forecaster', flags.forecaster, forecastMethod.options) } : {}),
     ...(observe ? { observe } : {}),
     ...(actuator ? { actuator } : {}),
+    ...(flags.policy ? { policy: oneOf('--policy', flags.policy, LOOP_POLICIES) } : {}),
+    ...(flags.peakRps ? { peakRps: positiveNumberFlag('--peak-rps', flags.peakRps) } : {}),
+    ...(hpa ? { hpa } : {}),
   };
   parseAdaptInput(input, 'adaptPipeline input');
   return input as AdaptInputFields;
@@ -124,6 +140,10 @@ export function registerAdaptCommand(program: Command): void {
     .option('--trace-start <second>', 'trace second the replay starts at (default 120)')
     .option('--speed <factor>', 'trace seconds per real second (default 1)')
     .option('--damp <factor>', 'divide the trace’s loads by this (IPA used 8)')
+    .option('--policy <name>', `who decides: ${LOOP_POLICIES.join(', ')} (default ipa)`)
+    .option('--peak-rps <n>', 'the load rim, static and hpa size their fixed part for (required by them)')
+    .option('--hpa-target <fraction>', 'hpa: target utilisation of a replica’s profiled throughput (default 0.7)')
+    .option('--hpa-stabilization <seconds>', 'hpa: scale-down stabilisation window (default 300)')
     .action(async (flags: StartFlags) => {
       const input = await inputFromFlags(flags);
       const name = typeof input.pipeline === 'string' ? (await resolvePipelineSpec(input.pipeline)).name : String(input.pipeline.name);

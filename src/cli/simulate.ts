@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
+import { POLICY_NAMES, type PolicyName } from '../adapt/policy.js';
 import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
 import { forecastMethod } from '../model/adaptInput.js';
 import { arrivalPattern } from '../model/pipelineSpec.js';
 import { ARRIVAL_MODES, ARRIVAL_PATTERN_OF } from '../simulator/arrivals.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
-import { POLICY_NAMES, type PolicyName } from '../simulator/policy.js';
 import { defaultEvaluationSettings, type EvaluationSettings } from '../simulator/policyEvaluation.js';
 import { simulatePolicies } from '../simulator/simulation.js';
 import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
@@ -29,7 +29,7 @@ interface SimulateFlags {
   planArrivals?: string;
 }
 
-const DEFAULT_POLICIES: PolicyName[] = ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'];
+const DEFAULT_POLICIES: PolicyName[] = ['ipa', 'fa2-low', 'fa2-high', 'rim', 'hpa', 'oracle'];
 
 function policiesFlag(value: string): PolicyName[] {
   const names = value

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { dnsLabel, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './fields.js';
 import { objectiveWeights, pasMethod } from './pipelineSpec.js';
-import { parseWith } from './validation.js';
+import { LOOP_POLICIES, PEAK_SIZED } from './policyName.js';
+import { parseWith, ValidationError, type ValidationIssue } from './validation.js';
 
 /** Replays a recorded workload: per-second loads from the Twitter trace, a file, or inline. */
 const traceSource = z.strictObject({
@@ -104,6 +105,20 @@ export const adaptInputSchema = z.strictObject({
   /** Starting SLA and weights; the spec's when absent. */
   slaMs: positiveNumber.optional(),
   objective: objectiveWeights.partial().extend({ accuracy: pasMethod.optional() }).optional(),
+  /** Who decides each step: ipa's optimizer (default), a baseline, or the HPA's rule (src/adapt/policy.ts). */
+  policy: z.enum(LOOP_POLICIES).default('ipa'),
+  /** The load, requests/s, that rim, static and hpa size their fixed part for; they require it. */
+  peakRps: positiveNumber.optional(),
+  /** The HPA's settings (policy hpa): target utilisation, scale-down stabilisation, replica limits. */
+  hpa: z
+    .strictObject({
+      target: z.number().gt(0).max(1).optional(),
+      tolerance: z.number().min(0).lt(1).optional(),
+      stabilizationSeconds: z.number().nonnegative().optional(),
+      minReplicas: positiveInt.optional(),
+      maxReplicas: positiveInt.optional(),
+    })
+    .optional(),
   /** Continue as new after this many steps (each is about 20 history events). */
   maxStepsPerRun: positiveInt.max(2000).default(250),
   /** How many recent decisions the workflow keeps for its `decisions` query. */
@@ -116,5 +131,18 @@ export type AdaptInputFields = z.input<typeof adaptInputSchema>;
 export type AdaptOptions = z.output<typeof adaptInputSchema>;
 
 export function parseAdaptInput(input: unknown, source = 'adaptPipeline input'): AdaptOptions {
-  return parseWith(adaptInputSchema, input, source);
+  const options = parseWith(adaptInputSchema, input, source);
+  const issues: ValidationIssue[] = [];
+  if (PEAK_SIZED.includes(options.policy) && options.peakRps === undefined) {
+    issues.push({ path: 'peakRps', message: `required by policy ${options.policy}: the load its fixed part is sized for, requests/s` });
+  }
+  if (options.hpa && options.policy !== 'hpa') {
+    issues.push({ path: 'hpa', message: `only for policy hpa, got policy ${JSON.stringify(options.policy)}` });
+  }
+  const { minReplicas, maxReplicas } = options.hpa ?? {};
+  if (minReplicas !== undefined && maxReplicas !== undefined && minReplicas > maxReplicas) {
+    issues.push({ path: 'hpa.minReplicas', message: `must be ≤ hpa.maxReplicas (${maxReplicas}), got ${minReplicas}` });
+  }
+  if (issues.length > 0) throw new ValidationError(source, issues);
+  return options;
 }

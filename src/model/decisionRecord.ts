@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { ObjectiveParts, SolverMethod } from './decision.js';
+import type { LoopPolicyName } from './policyName.js';
 import type { Settings } from './settings.js';
 
 /** What one step saw: a summary of the per-second window (the window itself is in observe's result). */
@@ -56,6 +57,8 @@ export interface DecisionRecord {
   trigger: 'start' | 'timer' | 'signal' | 'resume' | 'update';
   /** Version (content hash) of the profile set the step planned with. */
   profilesVersion: string;
+  /** Who decided, when not ipa's optimizer (the workflow's `policy`). */
+  policy?: LoopPolicyName;
   observed?: WindowSummary;
   forecast?: PlannedLoad;
   settings: Settings;

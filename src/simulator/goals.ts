@@ -1,4 +1,4 @@
-import type { PolicyName } from './policy.js';
+import type { PolicyName } from '../adapt/policy.js';
 import type { RunSummary } from './runSummary.js';
 
 /**

@@ -1,4 +1,5 @@
-import { recommend } from '../adapt/recommend.js';
+import type { Policy, PolicyName } from '../adapt/policy.js';
+import { HPA_METRIC_SECONDS, type Recommendation, recommend } from '../adapt/recommend.js';
 import { type ForecastMethod, type Provision, plannedLoad } from '../forecast/forecast.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { HISTORY_SECONDS, HORIZON_SECONDS } from '../forecast/window.js';
@@ -13,7 +14,6 @@ import { settingsOf } from '../model/settings.js';
 import type { ArrivalMode } from './arrivals.js';
 import type { LoadPattern } from './loadPatterns.js';
 import { PipelineSimulator } from './pipelineSimulator.js';
-import type { Policy, PolicyName } from './policy.js';
 import { type RunSummary, summarizeRun } from './runSummary.js';
 import type { SecondSeries } from './secondStats.js';
 import { stagePlansOf } from './stagePlans.js';
@@ -77,18 +77,6 @@ export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings):
     const peak = pattern.loads.subarray(t, t + HORIZON_SECONDS).reduce((m, v) => Math.max(m, v), 0);
     return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle', reason: 'the true peak of the next 20 s' };
   });
-}
-
-/** The run's true peak, planned for once. */
-export function peakLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
-  const peak = pattern.loads.reduce((m, v) => Math.max(m, v), 0);
-  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map(() => ({
-    forecast: peak,
-    upper: peak,
-    provisioned: peak,
-    method: 'peak',
-    reason: "the run's true peak",
-  }));
 }
 
 /** One decision of a run, as the report and series.json show it. */
@@ -157,26 +145,28 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
     maxBatch: Math.max(spec.limits.maxBatch, ...spec.stages.map((s) => s.maxBatch ?? 0)),
   });
   const ipaSettings = settingsOf(spec);
-  // What the policy is held to (fa2's variants, rim's replicas), then what it last applied.
-  let current: Config | undefined = policy.start;
   // What the simulated pipeline runs: nothing until the first decision deploys a config.
   let running: Config | undefined;
+  let hpaHistory: Recommendation['hpaHistory'];
   const decisions: DecisionPoint[] = [];
   const decideAt = (t: number, planned: PlannedLoad): void => {
-    const { decision, config } = recommend({
+    const recommendation = recommend({
       spec,
       profiles,
       load: planned,
       settings: ipaSettings,
       explain: false,
-      ...(policy.baseline ? { baseline: policy.baseline } : {}),
-      ...(current ? { current } : {}),
+      policy,
+      // What the loop's window would hold at t: the pattern's loads up to t.
+      observed: Array.from(pattern.withHistory.subarray(t + HISTORY_SECONDS - HPA_METRIC_SECONDS, t + HISTORY_SECONDS)),
+      atMs: t * 1000,
+      ...(hpaHistory ? { hpaHistory } : {}),
+      ...(running ? { current: running } : {}),
     });
+    const { decision, config } = recommendation;
+    hpaHistory = recommendation.hpaHistory;
     const deploys = config.stages.length > 0 && !sameConfig(running, config);
-    if (deploys) {
-      simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
-      current = config;
-    }
+    if (deploys) simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
     decisions.push({
       t,
       forecast: planned.forecast,
@@ -193,7 +183,7 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
   };
   decisionTimes(seconds, settings.intervalSeconds).forEach((t, i) => {
     simulator.advanceTo(t * 1000);
-    if (!policy.once || i === 0) decideAt(t, input.planned[i] as PlannedLoad);
+    decideAt(t, input.planned[i] as PlannedLoad);
     onDecision?.(t);
   });
   simulator.advanceTo(seconds * 1000);
@@ -203,7 +193,7 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
     pattern: pattern.name,
     policy: policy.name,
     load: policy.load,
-    ...(policy.start ? { start: policy.start } : {}),
+    ...(policy.held ? { start: policy.held } : {}),
     description: policy.description,
     seconds,
     series,

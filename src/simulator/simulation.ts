@@ -1,3 +1,4 @@
+import { type PolicyName, policyFor } from '../adapt/policy.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { loadTrace } from '../forecast/trace.js';
 import type { PlannedLoad } from '../model/decisionRecord.js';
@@ -7,16 +8,7 @@ import { loadHighsSolver } from '../optimizer/highsSolver.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { loadGeneratorArrivals } from './arrivals.js';
 import { type LoadPattern, loadPattern, type PatternName } from './loadPatterns.js';
-import { type PolicyName, policyFor } from './policy.js';
-import {
-  decisionTimes,
-  type EvaluationSettings,
-  evaluatePolicy,
-  forecastLoads,
-  oracleLoads,
-  type PolicyRun,
-  peakLoads,
-} from './policyEvaluation.js';
+import { decisionTimes, type EvaluationSettings, evaluatePolicy, forecastLoads, oracleLoads, type PolicyRun } from './policyEvaluation.js';
 
 export interface SimulationRequest {
   spec: PipelineSpec;
@@ -58,7 +50,7 @@ export async function simulatePolicies(request: SimulationRequest): Promise<Patt
     const started = performance.now();
     const forecasts = forecastLoads(request.forecaster, pattern, settings);
     const forecastMs = performance.now() - started;
-    const planned = { forecast: forecasts, oracle: oracleLoads(pattern, settings), peak: peakLoads(pattern, settings) };
+    const planned = { forecast: forecasts, oracle: oracleLoads(pattern, settings) };
     const arrivalsMs = loadGeneratorArrivals(pattern.loads, settings.seed, settings.arrivals);
     const atPeak = problemFromSpec(
       spec,

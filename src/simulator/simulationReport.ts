@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PolicyName } from '../adapt/policy.js';
 import { roundTo } from '../common/roundTo.js';
 import { formatNumber, table } from '../common/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
-import type { PolicyName } from './policy.js';
 import type { EvaluationSettings, PolicyRun } from './policyEvaluation.js';
 import type { RunSummary } from './runSummary.js';
 import type { SecondSeries } from './secondStats.js';

@@ -21,6 +21,7 @@ import type { AdaptInputFields } from '../model/adaptInput.js';
 import { decisionLine } from '../model/decisionLine.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
 import { FAILURE_TYPES } from '../model/failureTypes.js';
+import type { LoopPolicyName } from '../model/policyName.js';
 import { adaptDetails } from './currentDetails.js';
 import { failureMessage } from './failureMessage.js';
 import {
@@ -124,6 +125,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       const header: StepHeader = {
         ...{ id: `${workflowInfo().workflowId}#${n}`, step: n, pipeline: spec.name, at: new Date(lastStepAtMs).toISOString() },
         ...{ trigger, profilesVersion: state.profilesVersion, settings: { ...state.settings } },
+        ...(state.pipeline.policy && state.pipeline.policy.name !== 'ipa' ? { policy: state.pipeline.policy.name as LoopPolicyName } : {}),
       };
       const observed = await attempt(() =>
         observe({ pipeline: spec.name, source: options.observe, atMs: lastStepAtMs, elapsedMs: lastStepAtMs - state.startedAtMs }),
@@ -133,14 +135,18 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       if ('skip' in window) rec = window.skip;
       else {
         const previous = lastDecision(state);
+        const policy = state.pipeline.policy;
         const recommendation = await attempt(() =>
           recommend({
             ...{ window: window.loads, method: window.method, provision: options.provision, spec },
             ...{ profilesVersion: header.profilesVersion, settings: header.settings },
             ...(state.current ? { current: state.current } : {}),
             ...(previous ? { previousSettings: previous.settings } : {}),
+            ...(policy && policy.name !== 'ipa' ? { policy, observed: window.loads, atMs: lastStepAtMs } : {}),
+            ...(state.hpaHistory ? { hpaHistory: state.hpaHistory } : {}),
           }),
         );
+        if (recommendation.ok && recommendation.value.hpaHistory) state = { ...state, hpaHistory: recommendation.value.hpaHistory };
         const plan = planStep(header, window, recommendation, {
           actuator: options.actuator.kind,
           maxBatchWaitMs: spec.limits.maxBatchWaitMs,

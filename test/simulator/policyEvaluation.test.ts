@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { POLICY_NAMES } from '../../src/adapt/policy.js';
 import { Forecaster } from '../../src/forecast/forecaster.js';
 import { loadTrace } from '../../src/forecast/trace.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
+import { configOf } from '../../src/model/decision.js';
+import { configLabel } from '../../src/model/decisionLine.js';
 import type { PipelineSpec } from '../../src/model/pipelineSpec.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { decide } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
-import { POLICY_NAMES } from '../../src/simulator/policy.js';
 import { defaultEvaluationSettings, type EvaluationSettings, type PolicyRun } from '../../src/simulator/policyEvaluation.js';
 import { type PatternResult, simulatePolicies } from '../../src/simulator/simulation.js';
 
@@ -54,7 +56,7 @@ describe('policy evaluation in simulated time', () => {
       assert.ok(r.summary.meanCost > 0, `${r.policy}: cost ${r.summary.meanCost}`);
       assert.ok(r.summary.meanPas > 0 && r.summary.meanPas < 1, `${r.policy}: PAS ${r.summary.meanPas}`);
       assert.ok(r.summary.p99Ms >= r.summary.p50Ms && r.summary.p50Ms > 0, r.policy);
-      assert.equal(r.decisions.length, r.policy === 'static' ? 1 : SECONDS / 10, `${r.policy}: decisions`);
+      assert.equal(r.decisions.length, SECONDS / 10, `${r.policy}: decisions`);
     }
   });
 
@@ -84,14 +86,38 @@ describe('policy evaluation in simulated time', () => {
     assert.ok(run('ipa').summary.meanPas >= run('fa2-low').summary.meanPas);
   });
 
-  it('gives the oracle the true peak ahead, and static one decision for the run’s peak', () => {
+  it('gives the oracle the true peak ahead, and static the optimum for the run’s peak all along', () => {
     const loads = result.pattern.loads;
     for (const d of run('oracle').decisions) {
       assert.equal(d.provisioned, Math.max(...loads.subarray(d.t, d.t + 20)), `t=${d.t}`);
       assert.equal(d.method, 'oracle');
     }
     const peak = Math.max(...loads);
-    assert.equal(run('static').decisions[0]?.provisioned, peak);
+    const atPeak = configLabel(configOf(decide(problemFromSpec(spec, profiles, peak), { explain: false })));
+    for (const d of run('static').decisions) assert.equal(d.config, atPeak, `t=${d.t}`);
     assert.equal(run('static').summary.reconfigurations, 0);
+  });
+
+  it('runs the HPA with fixed variants, shapes and batches, replicas by its rule on the observed load', () => {
+    const hpa = run('hpa');
+    const fixed = hpa.decisions.map((d) => d.config.replace(/×\d+/g, ''));
+    assert.equal(new Set(fixed).size, 1, fixed.join(' ; '));
+    assert.match(hpa.description, /most accurate variants that carry the peak/);
+    // The first decision sizes each stage from scratch: ceil(load over the last 15 s / (70 % of a replica's throughput)).
+    const observed = result.pattern.withHistory.subarray(120 - 15, 120).reduce((t, v) => t + v, 0) / 15;
+    const problem = problemFromSpec(spec, profiles, observed);
+    const first = [...(hpa.decisions[0]?.config ?? '').matchAll(/(\S+) (\S+)\/(\S+) b(\d+)×(\d+)/g)];
+    assert.equal(first.length, spec.stages.length, hpa.decisions[0]?.config);
+    first.forEach(([, stage, variant, shape, batch, replicas], i) => {
+      const row = problem.stages[i]?.variants
+        .find((v) => v.name === variant)
+        ?.shapes.find((h) => h.name === shape)
+        ?.batches.find((b) => b.batch === Number(batch));
+      assert.ok(row, `${stage}: ${variant}/${shape} b${batch} profiled`);
+      assert.equal(Number(replicas), Math.max(1, Math.ceil(observed / (row.throughputRps * 0.7) - 1e-9)), `${stage}`);
+    });
+    // Within the 300 s stabilisation window the replicas never go down.
+    const total = hpa.decisions.map((d) => [...d.config.matchAll(/×(\d+)/g)].reduce((t, m) => t + Number(m[1]), 0));
+    for (let i = 1; i < total.length; i++) assert.ok((total[i] as number) >= (total[i - 1] as number), total.join(','));
   });
 });

@@ -144,7 +144,7 @@ describe('ipa simulate', () => {
   it('rejects bad flags, naming the flag and the value', async () => {
     const cases: [string[], RegExp][] = [
       [['--pattern', 'weekly'], /--pattern: expected one of bursty, steady-low, steady-high, fluctuating, all, got "weekly"/],
-      [['--policies', 'ipa,magic'], /--policies: unknown policy "magic" \(known: ipa, fa2-low, fa2-high, rim, static, oracle\)/],
+      [['--policies', 'ipa,magic'], /--policies: unknown policy "magic" \(known: ipa, fa2-low, fa2-high, rim, static, hpa, oracle\)/],
       [['--seconds', '0'], /--seconds: expected a whole number ≥ 1, got "0"/],
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],

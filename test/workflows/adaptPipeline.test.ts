@@ -273,6 +273,37 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     await handle.terminate('test done');
   });
 
+  it('runs a baseline policy through the same step: the HPA holds its variants and scales replicas on the observed load', async () => {
+    const handle = await start('adapt-hpa', {
+      observe: { kind: 'trace', loads: STEP_UP, start: 120, speed: 30 },
+      policy: 'hpa',
+      peakRps: 600,
+      hpa: { stabilizationSeconds: 0 },
+    });
+    await stepsReach(handle, 8);
+    const recent = (await handle.query(decisionsQuery, { limit: 50 })).reverse();
+    await handle.terminate('test done');
+    for (const r of recent) assert.equal(r.policy, 'hpa', `step ${r.step}`);
+    const fixed = new Set(recent.map((r) => (r.config?.stages ?? []).map((s) => `${s.variant}/${s.shape}/${s.batch}`).join(',')));
+    assert.equal(fixed.size, 1, [...fixed].join(' ; '));
+    const replicas = recent.map((r) => (r.config?.stages ?? []).reduce((t, s) => t + s.replicas, 0));
+    assert.ok((replicas[replicas.length - 1] as number) > (replicas[0] as number), `replicas ${replicas.join(',')}`);
+    const change = recent.find((r, i) => i > 0 && r.outcome === 'applied');
+    assert.match(change?.reason ?? '', /^hpa at [\d.]+ requests\/s observed: .*utilisation/);
+  });
+
+  it('refuses a peak-sized policy without its peak, naming the field', async () => {
+    const handle = await start('adapt-rim-no-peak', { policy: 'rim' });
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(
+        String(((err.cause as Error)?.cause as Error | undefined)?.message ?? (err.cause as Error)?.message),
+        /peakRps.*required by policy rim/,
+      );
+      return true;
+    });
+  });
+
   it('fails fast with the field and value when the start input is invalid', async () => {
     const handle = await start('adapt-bad-input', { pipeline: 'video', intervalSeconds: -1 });
     await assert.rejects(handle.result(), (err: unknown) => {
