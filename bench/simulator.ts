@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { PolicyName } from '../src/adapt/policy.js';
 import { formatNumber, table } from '../src/common/table.js';
 import { Forecaster } from '../src/forecast/forecaster.js';
 import { loadTrace } from '../src/forecast/trace.js';
@@ -22,7 +23,6 @@ import { problemFromSpec } from '../src/optimizer/problemFromSpec.js';
 import { loadGeneratorArrivals, poissonArrivals } from '../src/simulator/arrivals.js';
 import { PATTERN_NAMES } from '../src/simulator/loadPatterns.js';
 import { PipelineSimulator, type StagePlan } from '../src/simulator/pipelineSimulator.js';
-import type { PolicyName } from '../src/adapt/policy.js';
 import { defaultDropLimitMs, defaultEvaluationSettings, type EvaluationSettings } from '../src/simulator/policyEvaluation.js';
 import { RandomVariates } from '../src/simulator/randomVariates.js';
 import { ServiceTable } from '../src/simulator/serviceTime.js';

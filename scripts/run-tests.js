@@ -17,6 +17,8 @@ const UNIT = [
   'cli/adaptView',
   'forecast/',
   'live/loadReplay',
+  'live/liveRunFigures',
+  'live/serverTiming',
   'live/stageQueue',
   'model/',
   'optimizer/changeReason',

@@ -57,16 +57,44 @@ function variantChoices(problem: Problem): Config[] {
   return choices.sort((a, b) => accuracy(b) - accuracy(a)).map((stages) => ({ stages }));
 }
 
+/** The problem with each stage cut down to one variant on one shape. */
+function restricted(problem: Problem, choice: { variant: string; shape: string }[]): Problem {
+  return {
+    ...problem,
+    stages: problem.stages.map((stage, i) => ({
+      ...stage,
+      variants: stage.variants
+        .filter((v) => v.name === choice[i]?.variant)
+        .map((v) => ({ ...v, shapes: v.shapes.filter((h) => h.name === choice[i]?.shape) })),
+    })),
+  };
+}
+
+/** Every choice of one profiled shape per stage for the given variants, fewest cores first. */
+function shapeChoices(problem: Problem, variants: Config): { variant: string; shape: string; cpu: number }[][] {
+  let choices: { variant: string; shape: string; cpu: number }[][] = [[]];
+  variants.stages.forEach((s, i) => {
+    const variant = problem.stages[i]?.variants.find((v) => v.name === s.variant);
+    const shapes = (variant?.shapes ?? []).filter((h) => h.batches.length > 0);
+    choices = choices.flatMap((prefix) => shapes.map((h) => [...prefix, { variant: s.variant, shape: h.name, cpu: h.cpu + 10 * h.gpu }]));
+  });
+  const cores = (c: { cpu: number }[]) => c.reduce((t, x) => t + x.cpu, 0);
+  return choices.sort((a, b) => cores(a) - cores(b));
+}
+
 /**
  * The HPA's fixed part, as a platform team would pick it: the most accurate variants whose
  * replicas can carry the peak at the HPA's target utilisation within the replica limit and the
- * SLA, each with the shape and batch the optimizer gives them there.
+ * SLA, each on the smallest shape that does (small pods leave the HPA room to scale), with the
+ * batch the optimizer gives them there.
  */
 function hpaConfig(atPeak: Problem, settings: HpaSettings): Config {
   const sized = { ...atPeak, load: atPeak.load / settings.target };
   for (const variants of variantChoices(sized)) {
-    const decision = decide(sized, { baseline: 'fa2', current: variants, explain: false });
-    if (decision.feasible) return configOf(decision);
+    for (const shapes of shapeChoices(sized, variants)) {
+      const decision = decide(restricted(sized, shapes), { explain: false });
+      if (decision.feasible) return configOf(decision);
+    }
   }
   throw new ValidationError('policy hpa', [
     {
@@ -134,7 +162,7 @@ export function policyFor(name: PolicyName, atPeak: Problem, hpa: Partial<HpaSet
         description:
           `the Kubernetes HPA's rule on each stage at ${settings.target * 100} % of a replica's profiled throughput, ` +
           `scale-down stabilised over ${settings.stabilizationMs / 1000} s, with fixed ` +
-          `${held.stages.map((s) => `${s.variant}/${s.shape} batch ${s.batch}`).join(', ')} (the most accurate variants that carry the peak)`,
+          `${held.stages.map((s) => `${s.variant}/${s.shape} batch ${s.batch}`).join(', ')} (the most accurate variants that carry the peak, on the smallest shapes that do)`,
       };
     }
   }

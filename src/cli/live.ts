@@ -27,6 +27,7 @@ import { withClient } from './client.js';
 import { ipaCommand } from './commandHints.js';
 import { flagError, portFlag } from './flags.js';
 import { addLiveLoadCommand } from './liveLoad.js';
+import { addLiveRunCommand } from './liveRun.js';
 
 interface LiveFlags {
   pipeline: string;
@@ -37,7 +38,7 @@ interface LiveFlags {
 const ipaBin = join(projectRoot, 'bin', 'ipa.js');
 
 /** The pipeline's name (its state folder's) from --pipeline: a name under profiles/pipelines/ or a spec file. */
-async function checkedPipeline(ref: string): Promise<string> {
+export async function checkedPipeline(ref: string): Promise<string> {
   if (ref.endsWith('.json')) return (await resolvePipelineSpec(ref)).name;
   const known = (await readdir(pipelinesDir).catch(() => [] as string[]))
     .filter((n) => n.endsWith('.json'))
@@ -379,6 +380,7 @@ export function registerLiveCommand(program: Command): void {
     .option('--port <n>', "the gateway's port on 127.0.0.1 (default: its last one, else a free one)")
     .action(up);
   addLiveLoadCommand(live);
+  addLiveRunCommand(live);
   common(live.command('down').description('stop the replicas, the gateway and the Prometheus of the pipeline')).action(down);
   common(live.command('status').description('gateway, Prometheus and replicas of the pipeline'))
     .option('--json', 'one JSON object')

@@ -5,6 +5,7 @@ import { roundTo } from '../common/roundTo.js';
 import { formatNumber, table } from '../common/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
+import { markdownTable } from '../report/markdownTable.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
 import type { EvaluationSettings, PolicyRun } from './policyEvaluation.js';
@@ -65,15 +66,6 @@ const summaryRow = (r: PolicyRun): (string | number)[] => {
     s.infeasible,
   ];
 };
-
-function markdownTable(header: string[], rows: (string | number)[][]): string {
-  const cell = (c: string | number) => (typeof c === 'number' ? formatNumber(c, 4) : c);
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n');
-}
 
 const summariesOf = (result: PatternResult) =>
   Object.fromEntries(result.runs.map((r) => [r.policy, r.summary])) as Partial<Record<PolicyName, RunSummary>>;

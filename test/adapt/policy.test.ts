@@ -77,7 +77,9 @@ describe('policies in the recommender', () => {
           ?.batches.find((b) => b.batch === h.batch)?.throughputRps as number,
     );
     const high = at(30, hpa, undefined, { observed: Array(15).fill(30), atMs: 0 });
-    high.config.stages.forEach((s, i) => assert.equal(s.replicas, Math.ceil(30 / (0.7 * (capacity[i] as number)) - 1e-9), s.stage));
+    high.config.stages.forEach((s, i) => {
+      assert.equal(s.replicas, Math.ceil(30 / (0.7 * (capacity[i] as number)) - 1e-9), s.stage);
+    });
     assert.match(high.changeReason ?? '', /^hpa at 30\.0 requests\/s observed/);
     // Load falls: within 60 s the replicas stay; after it they follow.
     const held30 = at(5, hpa, high.config, { observed: Array(15).fill(5), atMs: 30_000, hpaHistory: high.hpaHistory });
@@ -87,7 +89,9 @@ describe('policies in the recommender', () => {
     );
     assert.equal(held30.changed, false);
     const later = at(5, hpa, held30.config, { observed: Array(15).fill(5), atMs: 90_000, hpaHistory: held30.hpaHistory });
-    later.config.stages.forEach((s, i) => assert.equal(s.replicas, Math.max(1, Math.ceil(5 / (0.7 * (capacity[i] as number)) - 1e-9))));
+    later.config.stages.forEach((s, i) => {
+      assert.equal(s.replicas, Math.max(1, Math.ceil(5 / (0.7 * (capacity[i] as number)) - 1e-9)), s.stage);
+    });
   });
 
   it('holds fa2’s variants, rim’s replicas and static’s whole config whatever runs before', () => {

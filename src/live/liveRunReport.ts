@@ -1,0 +1,208 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { roundTo } from '../common/roundTo.js';
+import { formatNumber } from '../common/table.js';
+import { markdownTable } from '../report/markdownTable.js';
+import type { LiveExperiment, LiveRun } from './liveExperiment.js';
+import { liveRunPlots } from './liveRunPlots.js';
+import { conserved } from './liveRunSummary.js';
+import { LOCAL_RECONFIGURATION_DELAY_SECONDS } from './simulatedLiveRun.js';
+
+/** What the report says beyond the experiment: how it was started and where its loops ran. */
+export interface LiveReportContext {
+  command: string;
+  temporal: string;
+}
+
+const f = (n: number, digits = 2) => (Number.isFinite(n) ? formatNumber(roundTo(n, digits), digits) : '–');
+
+/** How far the simulator is from the measurement: a difference in points for a share, a relative one otherwise. */
+function gap(measured: number, simulated: number, kind: 'points' | 'relative'): string {
+  if (!Number.isFinite(measured) || !Number.isFinite(simulated)) return '–';
+  if (kind === 'points') return `${simulated - measured >= 0 ? '+' : ''}${f(simulated - measured)} pp`;
+  if (measured === 0) return simulated === 0 ? '0 %' : '–';
+  const pct = (100 * (simulated - measured)) / measured;
+  return `${pct >= 0 ? '+' : ''}${f(pct, 1)} %`;
+}
+
+function decisionsLine(run: LiveRun): string {
+  const applied = run.decisions.filter((d) => d.outcome === 'applied' || d.outcome === 'fallback').length;
+  const configs = [...new Set(run.decisions.map((d) => d.label).filter((l): l is string => l !== undefined))];
+  const methods = new Map<string, number>();
+  for (const d of run.decisions) if (d.forecastMethod) methods.set(d.forecastMethod, (methods.get(d.forecastMethod) ?? 0) + 1);
+  const simulatedMethods = new Map<string, number>();
+  for (const d of run.simulated.run.decisions) simulatedMethods.set(d.method, (simulatedMethods.get(d.method) ?? 0) + 1);
+  const list = (m: Map<string, number>) => [...m].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
+  return (
+    `${run.decisions.length} steps, ${applied} applied a change (the simulator: ${run.simulated.run.summary.reconfigurations} of ` +
+    `${run.simulated.run.summary.decisions}); forecasts by ${list(methods)} (the simulator: ${list(simulatedMethods)}); ` +
+    `configs run: ${configs.map((c) => `\`${c}\``).join('; ') || 'none recorded'}`
+  );
+}
+
+function policySection(run: LiveRun): string {
+  const r = run.result;
+  const s = r.simulated;
+  const rows: (string | number)[][] = [
+    ['SLA violations %', f(r.violationsPct, 3), f(s.violationsPct, 3), gap(r.violationsPct, s.violationsPct, 'points')],
+    ['p99 latency ms', f(r.p99Ms, 1), f(s.p99Ms, 1), gap(r.p99Ms, s.p99Ms, 'relative')],
+    ['core-seconds', f(r.coreSeconds, 1), f(s.coreSeconds, 1), gap(r.coreSeconds, s.coreSeconds, 'relative')],
+    ['mean PAS', f(r.meanPas, 4), f(s.meanPas, 4), gap(r.meanPas, s.meanPas, 'relative')],
+  ];
+  const accounted = conserved(r)
+    ? `every request accounted for: sent ${r.sent} = ok ${r.ok} + dropped ${r.dropped} + errors ${r.errors}`
+    : `**NOT ACCOUNTED**: sent ${r.sent} ≠ ok ${r.ok} + dropped ${r.dropped} + errors ${r.errors}`;
+  return [
+    `### ${r.policy}`,
+    '',
+    `${run.simulated.run.description}. Loop \`${run.workflowId}\`${run.aborted ? ' (**aborted** before the end of the replay)' : ''}.`,
+    '',
+    markdownTable(['', 'measured', 'simulated', 'simulated − measured'], rows),
+    '',
+    `- ${accounted}; p50 ${f(r.p50Ms, 1)} ms; errors are not violations (see below)`,
+    `- ${decisionsLine(run)}`,
+    `- machine load average (1 min) during the replay: mean ${f(run.loadAverage.mean)}, max ${f(run.loadAverage.max)} on ${cpus().length} cores`,
+  ].join('\n');
+}
+
+function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: string[]): string {
+  const slaMs = e.runs[0]?.result.slaMs;
+  const versions = [...new Set(e.runs.map((r) => r.profilesVersion).filter((v): v is string => v !== undefined))];
+  const overview = markdownTable(
+    [
+      'policy',
+      'sent',
+      'ok',
+      'dropped',
+      'errors',
+      'violations %',
+      'sim. violations %',
+      'p99 ms',
+      'sim. p99 ms',
+      'core-s',
+      'sim. core-s',
+      'PAS',
+      'sim. PAS',
+    ],
+    e.runs.map(({ result: r }) => [
+      r.policy,
+      r.sent,
+      r.ok,
+      r.dropped,
+      r.errors,
+      f(r.violationsPct, 3),
+      f(r.simulated.violationsPct, 3),
+      f(r.p99Ms, 1),
+      f(r.simulated.p99Ms, 1),
+      f(r.coreSeconds, 1),
+      f(r.simulated.coreSeconds, 1),
+      f(r.meanPas, 4),
+      f(r.simulated.meanPas, 4),
+    ]),
+  );
+  return [
+    `# Live run: ${e.pattern} on ${e.pipeline}`,
+    '',
+    `\`${context.command}\`, started ${e.startedAt}${e.aborted ? ' (**aborted**: the runs below are what was done)' : ''}.`,
+    '',
+    `- load: IPA's ${e.pattern} pattern, the whole of it in ${f(e.plan.minutes)} min per policy (speed ${f(e.plan.speed, 3)}), ` +
+      `its busiest second at ${f(e.peakRps, 1)} requests/s, Poisson arrivals within each second, seed ${e.seed}`,
+    `- loop: every ${e.intervalSeconds} s, local actuator, load observed from Prometheus; rim, static and hpa sized for ${f(e.peakRps, 1)} requests/s; ` +
+      `hpa's scale-down stabilisation ${f(e.plan.hpaStabilizationSeconds, 1)} s (300 s at the run's speed); ` +
+      `each loop started after ${e.idleSeconds} s without load`,
+    `- profiles: ${e.profiles.name} \`${e.profiles.version}\`` +
+      (versions.some((v) => v !== e.profiles.version) ? `; the loops planned with ${versions.map((v) => `\`${v}\``).join(', ')}` : ''),
+    `- Temporal: ${context.temporal}`,
+    `- machine: ${cpus().length} cores; load average (1 min) per run below`,
+    '',
+    '## Measured and simulated',
+    '',
+    overview,
+    '',
+    ...e.runs.flatMap((run) => [policySection(run), '']),
+    '## How the figures are made',
+    '',
+    `- A violation is an answer later than the SLA (${slaMs ?? '–'} ms) or a request the gateway dropped (queued longer than 1.5 × SLA). ` +
+      'Errors (no answer, another failure status) are counted apart and are not violations: the simulator has no such outcome.',
+    "- Latencies are of the ok answers, from each request's scheduled send. p99 over the whole run.",
+    '- core-seconds: the cores of every replica in replicas.json (starting, serving and draining ones), read every second and held ' +
+      'between readings, integrated over the replay. The simulator: its cost rate (cores at 1 per core) over the same seconds.',
+    "- mean PAS: the running config's PAS averaged over time. The simulator: the PAS of each second's answers, averaged over the seconds with answers.",
+    `- The simulation replays the very requests sent (their send times), decides at the same interval from the same seed with the workflow's defaults, ` +
+      `and takes ${LOCAL_RECONFIGURATION_DELAY_SECONDS} s from a decision to new replicas serving (the local actuator's, bench:serving). ` +
+      'Its first decision sees 120 s without load; each live loop starts after `--idle` seconds without load ' +
+      `(${e.idleSeconds} s here${e.idleSeconds >= 120 ? ', a whole forecaster window: the same start' : ": less than the forecaster's 120-s window, so the live loops' first steps saw a shorter window (the forecaster falls back to the window's max) or the run before's load"}).`,
+    '',
+    '## Plots',
+    '',
+    ...plots.map((file) => `![${file}](${file})`),
+    '',
+  ].join('\n');
+}
+
+/** Per-second values rounded; NaN (nothing to measure) becomes null. */
+const compact = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? roundTo(v, 3) : null));
+
+function seriesJson(e: LiveExperiment) {
+  const { runs, ...about } = e;
+  return {
+    ...about,
+    runs: runs.map((run) => ({
+      result: run.result,
+      workflowId: run.workflowId,
+      profilesVersion: run.profilesVersion,
+      loadAverage: run.loadAverage,
+      aborted: run.aborted,
+      perSecond: { sent: run.series.sent, cores: compact(run.series.cores), pas: compact(run.series.pas) },
+      intervals: run.series.intervals.map((i) => ({
+        fromS: i.fromS,
+        toS: i.toS,
+        sent: i.sent,
+        ok: i.ok,
+        dropped: i.dropped,
+        errors: i.errors,
+        p50Ms: i.p50Ms,
+        p99Ms: i.p99Ms,
+        violationsPercent: i.violationsPercent,
+      })),
+      decisions: run.decisions,
+      simulated: {
+        description: run.simulated.run.description,
+        settings: run.simulated.settings,
+        summary: run.simulated.run.summary,
+        decisions: run.simulated.run.decisions,
+        perSecond: {
+          cost: compact(run.simulated.run.series.cost),
+          p99Ms: compact(run.simulated.run.series.p99Ms),
+          pas: compact(run.simulated.run.series.pas),
+        },
+      },
+    })),
+  };
+}
+
+/** series.json as written (JSON turns its NaN into null). */
+export type LiveSeriesJson = ReturnType<typeof seriesJson>;
+
+/** Writes report.md, series.json and the plots into `dir`; returns the files written. */
+export async function writeLiveReport(dir: string, e: LiveExperiment, context: LiveReportContext): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const plots = e.runs.length > 0 ? liveRunPlots(e, e.runs[0]?.result.slaMs ?? 0) : [];
+  const files: string[] = [];
+  const write = async (name: string, content: string | Buffer) => {
+    await writeFile(join(dir, name), content);
+    files.push(join(dir, name));
+  };
+  await write(
+    'report.md',
+    renderMarkdown(
+      e,
+      context,
+      plots.map((p) => p.file),
+    ),
+  );
+  await write('series.json', `${JSON.stringify(seriesJson(e))}\n`);
+  for (const plot of plots) await write(plot.file, plot.png);
+  return files;
+}
