@@ -5,6 +5,7 @@ import { roundTo } from '../common/roundTo.js';
 import { formatNumber } from '../common/table.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { LiveExperiment, LiveRun } from './liveExperiment.js';
+import { liveGoals } from './liveRunGoals.js';
 import { liveRunPlots } from './liveRunPlots.js';
 import { conserved } from './liveRunSummary.js';
 import { LOCAL_RECONFIGURATION_DELAY_SECONDS } from './simulatedLiveRun.js';
@@ -119,6 +120,10 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
     '## Measured and simulated',
     '',
     overview,
+    '',
+    '## Goals',
+    '',
+    ...liveGoals(e.runs.map((r) => r.result)).map((g) => `- ${g.held ? 'held' : '**missed**'}: ${g.text}`),
     '',
     ...e.runs.flatMap((run) => [policySection(run), '']),
     '## How the figures are made',
