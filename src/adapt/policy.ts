@@ -30,7 +30,7 @@ export interface Policy {
 
 const byAccuracy = (a: ProblemVariant, b: ProblemVariant) => a.accuracy - b.accuracy;
 
-/** A stage's least (light) or most (heavy) accurate variant on its first profiled shape. */
+/** A stage's config with one variant, on the variant's first profiled shape, batch 1. */
 function variantConfig(stage: ProblemStage, variant: ProblemVariant, replicas = 1): Config['stages'][number] {
   const shape = variant.shapes.find((h) => h.batches.length > 0);
   if (!shape) throw new Error(`stage ${stage.name}: ${variant.name} has no profiled shape`);

@@ -5,7 +5,7 @@ import { defaultStateDir } from '../common/paths.js';
 import { table } from '../common/table.js';
 import { HISTORY_SECONDS } from '../forecast/window.js';
 import { type LiveExperiment, runLiveExperiment } from '../live/liveExperiment.js';
-import { writeLiveReport } from '../live/liveRunReport.js';
+import { overviewTable, writeLiveReport } from '../live/liveRunReport.js';
 import { DEFAULT_INITIAL_RPS } from '../live/liveScale.js';
 import { liveRoot } from '../live/liveState.js';
 import { LOOP_POLICIES, type LoopPolicyName } from '../model/policyName.js';
@@ -43,24 +43,7 @@ function checkedFlags(flags: RunFlags) {
 }
 
 function renderRuns(e: LiveExperiment): string {
-  return table(
-    ['policy', 'sent', 'ok', 'dropped', 'errors', 'violations %', '(sim.)', 'p99 ms', '(sim.)', 'core-s', '(sim.)', 'PAS', '(sim.)'],
-    e.runs.map(({ result: r }) => [
-      r.policy,
-      r.sent,
-      r.ok,
-      r.dropped,
-      r.errors,
-      r.violationsPct,
-      r.simulated.violationsPct,
-      r.p99Ms,
-      r.simulated.p99Ms,
-      r.coreSeconds,
-      r.simulated.coreSeconds,
-      r.meanPas,
-      r.simulated.meanPas,
-    ]),
-  );
+  return table(...overviewTable(e.runs, (n) => n));
 }
 
 async function run(flags: RunFlags): Promise<void> {

@@ -67,41 +67,30 @@ function policySection(run: LiveRun): string {
   ].join('\n');
 }
 
+/**
+ * The runs side by side, measured and simulated: a header and a row per run, each figure passed
+ * through `figure` (rounded for the report; as it is for the terminal, whose table formats numbers).
+ */
+export function overviewTable(
+  runs: readonly LiveRun[],
+  figure: (n: number, digits: number) => string | number,
+): [string[], (string | number)[][]] {
+  const header = [
+    ...['policy', 'sent', 'ok', 'dropped', 'errors'],
+    ...['violations %', 'sim. violations %', 'p99 ms', 'sim. p99 ms', 'core-s', 'sim. core-s', 'PAS', 'sim. PAS'],
+  ];
+  const rows = runs.map(({ result: r }) => [
+    ...[r.policy, r.sent, r.ok, r.dropped, r.errors],
+    ...[figure(r.violationsPct, 3), figure(r.simulated.violationsPct, 3), figure(r.p99Ms, 1), figure(r.simulated.p99Ms, 1)],
+    ...[figure(r.coreSeconds, 1), figure(r.simulated.coreSeconds, 1), figure(r.meanPas, 4), figure(r.simulated.meanPas, 4)],
+  ]);
+  return [header, rows];
+}
+
 function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: string[]): string {
   const slaMs = e.runs[0]?.result.slaMs;
   const versions = [...new Set(e.runs.map((r) => r.profilesVersion).filter((v): v is string => v !== undefined))];
-  const overview = markdownTable(
-    [
-      'policy',
-      'sent',
-      'ok',
-      'dropped',
-      'errors',
-      'violations %',
-      'sim. violations %',
-      'p99 ms',
-      'sim. p99 ms',
-      'core-s',
-      'sim. core-s',
-      'PAS',
-      'sim. PAS',
-    ],
-    e.runs.map(({ result: r }) => [
-      r.policy,
-      r.sent,
-      r.ok,
-      r.dropped,
-      r.errors,
-      f(r.violationsPct, 3),
-      f(r.simulated.violationsPct, 3),
-      f(r.p99Ms, 1),
-      f(r.simulated.p99Ms, 1),
-      f(r.coreSeconds, 1),
-      f(r.simulated.coreSeconds, 1),
-      f(r.meanPas, 4),
-      f(r.simulated.meanPas, 4),
-    ]),
-  );
+  const overview = markdownTable(...overviewTable(e.runs, f));
   return [
     `# Live run: ${e.pattern} on ${e.pipeline}`,
     '',
