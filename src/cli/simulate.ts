@@ -27,6 +27,7 @@ interface SimulateFlags {
   model: string;
   arrivals: string;
   planArrivals?: string;
+  json?: boolean;
 }
 
 const DEFAULT_POLICIES: PolicyName[] = ['ipa', 'fa2-low', 'fa2-high', 'rim', 'hpa', 'oracle'];
@@ -65,9 +66,13 @@ export function registerSimulateCommand(program: Command): void {
     .option('--arrivals <mode>', `how each second's requests spread: ${ARRIVAL_MODES.join(', ')} (IPA's load generator)`, 'exponential')
     .option(
       '--plan-arrivals <pattern>',
-      "what the optimizer assumes: steady (IPA's model), poisson (queue waits of M/M/c) or bursty (a second's requests together, served in waves); default: what --arrivals makes (exponential: bursty, uniform: poisson, equal: steady)",
+      "what the optimizer assumes: steady (IPA's model), poisson (queue waits of M/M/c), poisson-mgc (of M/G/c with the profile's spread) or bursty (a second's requests together, served in waves); default: what --arrivals makes (exponential: bursty, uniform: poisson, equal: steady)",
     )
     .option('--model <dir>', 'LSTM model folder', DEFAULT_MODEL_DIR)
+    .option(
+      '--json',
+      'print one JSON object per pattern and policy, one line each, and nothing else on stdout (the report is written all the same)',
+    )
     .action(async (flags: SimulateFlags) => {
       if (!flags.pipeline) throw flagError('--pipeline', 'required: a name under profiles/pipelines/ or a spec file');
       const pattern = oneOf<PatternName | 'all'>('--pattern', flags.pattern, [...PATTERN_NAMES, 'all']) ?? 'all';
@@ -113,6 +118,24 @@ export function registerSimulateCommand(program: Command): void {
         forecasterNote,
         specArrivals: written.arrivals,
       });
+      if (flags.json) {
+        for (const r of results.flatMap((p) => p.runs)) {
+          const line = {
+            pipeline: spec.name,
+            pattern: r.pattern,
+            policy: r.policy,
+            arrivals,
+            planArrivals: planned,
+            meanCost: r.summary.meanCost,
+            meanPas: r.summary.meanPas,
+            violationsPct: r.summary.violationPercent,
+            p99Ms: r.summary.p99Ms,
+            reconfigurations: r.summary.reconfigurations,
+          };
+          process.stdout.write(`${JSON.stringify(line)}\n`);
+        }
+        return;
+      }
       const plan = `policies plan for ${planned} arrivals (${flags.planArrivals ? '--plan-arrivals' : `what --arrivals ${arrivals} makes`}; the spec's: ${written.arrivals})`;
       process.stdout.write(
         `${plan}\n\n${renderSummaryText(results)}\n\nwrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,

@@ -13,12 +13,14 @@ export const pasMethod = z.enum(PAS_METHODS);
  * How requests arrive within a second, which decides the queueing the optimizer plans for.
  * `steady` (IPA's model): at an even rate, so a batch of b waits (b − 1)/λ to fill and replicas
  * just need λ of capacity. `poisson`: independently at rate λ (most live traffic), so batches
- * also wait for a free replica, as in an M/M/c queue, and spare replicas buy that wait down.
- * `bursty`: a second's requests come together (as IPA's load generator sends them), so a stage
+ * also wait for a free replica, as in an M/M/c queue at the profile's throughput, and spare
+ * replicas buy that wait down. `poisson-mgc`: the same arrivals in an M/G/c queue whose batch
+ * times have the profile's p50/p99 spread and mean, as the simulator serves them (M/M/c overstates
+ * the wait of near-constant batch times about twice). `bursty`: a second's requests come together (as IPA's load generator sends them), so a stage
  * serves them in waves of replicas × batch, and the last request of a second waits for all the
  * waves before its own.
  */
-export const arrivalPattern = z.enum(['steady', 'poisson', 'bursty']);
+export const arrivalPattern = z.enum(['steady', 'poisson', 'poisson-mgc', 'bursty']);
 export type ArrivalPattern = z.infer<typeof arrivalPattern>;
 
 /** Weights of `α·PAS − β·cost − γ·Σbatch`. */

@@ -8,11 +8,20 @@ import { parseWith } from './validation.js';
  * already at the SLA's percentile. `ipa optimize --instance FILE` takes this format, and a
  * pipeline spec plus a profile set and a load are turned into it.
  */
-const batchRow = z.strictObject({
-  batch: positiveInt,
-  latencyMs: positiveNumber,
-  throughputRps: positiveNumber,
-});
+const batchRow = z
+  .strictObject({
+    batch: positiveInt,
+    latencyMs: positiveNumber,
+    throughputRps: positiveNumber,
+    /** The batch time's median and 99th percentile, one at a time: `poisson-mgc` fits its spread to them. */
+    p50Ms: positiveNumber.optional(),
+    p99Ms: positiveNumber.optional(),
+  })
+  .superRefine((row, ctx) => {
+    if (row.p50Ms !== undefined && row.p99Ms !== undefined && row.p99Ms < row.p50Ms) {
+      ctx.addIssue({ code: 'custom', path: ['p99Ms'], message: `p99Ms ${row.p99Ms} is below p50Ms ${row.p50Ms}` });
+    }
+  });
 
 const shapeRows = z.strictObject({
   name: dnsLabel,
@@ -53,32 +62,52 @@ const stage = z.strictObject({
   maxBatch: positiveInt.optional(),
 });
 
-export const problemSchema = z.strictObject({
-  name: z.string().optional(),
-  slaMs: positiveNumber,
-  /** Arrival rate λ in requests/s the config must sustain (the forecast). */
-  load: nonNegativeNumber,
-  /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
-  arrivals: arrivalPattern.optional(),
-  /** The percentile the latencies are at (p99 when absent): `poisson` arrivals add a queue wait at the same one. */
-  latencyPercentile: percentile.optional(),
-  objective: z.strictObject({
-    alpha: nonNegativeNumber,
-    beta: nonNegativeNumber,
-    gamma: nonNegativeNumber,
-    accuracy: pasMethod,
-  }),
-  limits: z.strictObject({
-    maxReplicas: positiveInt,
-    maxBatch: positiveInt,
-    maxBatchWaitMs: nonNegativeNumber,
-  }),
-  cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }),
-  stages: z
-    .array(stage)
-    .min(1, 'a pipeline needs at least one stage')
-    .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
-});
+export const problemSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    slaMs: positiveNumber,
+    /** Arrival rate λ in requests/s the config must sustain (the forecast). */
+    load: nonNegativeNumber,
+    /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
+    arrivals: arrivalPattern.optional(),
+    /** The percentile the latencies are at (p99 when absent): queued arrivals add a queue wait at the same one. */
+    latencyPercentile: percentile.optional(),
+    objective: z.strictObject({
+      alpha: nonNegativeNumber,
+      beta: nonNegativeNumber,
+      gamma: nonNegativeNumber,
+      accuracy: pasMethod,
+    }),
+    limits: z.strictObject({
+      maxReplicas: positiveInt,
+      maxBatch: positiveInt,
+      maxBatchWaitMs: nonNegativeNumber,
+    }),
+    cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }),
+    stages: z
+      .array(stage)
+      .min(1, 'a pipeline needs at least one stage')
+      .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
+  })
+  .superRefine((problem, ctx) => {
+    if (problem.arrivals !== 'poisson-mgc') return;
+    for (const [s, stage] of problem.stages.entries()) {
+      for (const [v, variant] of stage.variants.entries()) {
+        for (const [h, shape] of variant.shapes.entries()) {
+          for (const [b, row] of shape.batches.entries()) {
+            for (const field of ['p50Ms', 'p99Ms'] as const) {
+              if (row[field] !== undefined) continue;
+              ctx.addIssue({
+                code: 'custom',
+                path: ['stages', s, 'variants', v, 'shapes', h, 'batches', b, field],
+                message: `arrivals poisson-mgc fits the batch time to p50Ms and p99Ms; ${variant.name}/${shape.name} batch ${row.batch} has no ${field}`,
+              });
+            }
+          }
+        }
+      }
+    }
+  });
 
 export type Problem = z.output<typeof problemSchema>;
 export type ProblemStage = Problem['stages'][number];

@@ -5,7 +5,7 @@ import type { Problem } from '../model/problem.js';
 import { ValidationError, type ValidationIssue } from '../model/validation.js';
 import { buildChoiceModel, type ChoiceModel, chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
 import { withHighsSolver } from './highsSolver.js';
-import { buildOptions, makeOption, type Option, replicasFor, type StageOptions, type StageRestriction } from './options.js';
+import { buildOptions, makeOption, type Option, replicaRateRps, replicasFor, type StageOptions, type StageRestriction } from './options.js';
 import { type Method, optimumValue, type Solved, solveProblem } from './solve.js';
 
 export interface DecideOptions {
@@ -132,14 +132,15 @@ function fallbackOptions(problem: Problem, restrictions: (StageRestriction | und
         if (r.shape !== undefined && r.shape !== shape.name) continue;
         for (const row of shape.batches) {
           if ((r.batch !== undefined && r.batch !== row.batch) || (r.batch === undefined && row.batch > maxBatch)) continue;
-          if (best && row.throughputRps <= best.throughputRps) continue;
+          const rate = replicaRateRps(row, problem.arrivals);
+          if (best && rate <= best.throughputRps) continue;
           best = makeOption(
             problem,
             s,
             variant,
             shape,
             row,
-            r.replicas ?? Math.min(maxReplicas, replicasFor(load, row.throughputRps, problem.arrivals)),
+            r.replicas ?? Math.min(maxReplicas, replicasFor(load, rate, problem.arrivals)),
           );
         }
       }

@@ -1,7 +1,8 @@
 import { grouped } from '../common/grouped.js';
 import type { PasMethod } from '../model/pipelineSpec.js';
 import type { Problem, ProblemShape, ProblemVariant } from '../model/problem.js';
-import { queueWaitMs } from './queueing.js';
+import { serviceMoments } from '../model/serviceSpread.js';
+import { type BatchQueue, queueWaitMs } from './queueing.js';
 
 /** One way to run a stage at the problem's load: (variant, shape, batch) with its replica count. */
 export interface Option {
@@ -14,11 +15,11 @@ export interface Option {
   /** The profile's batch latency at the SLA's percentile. */
   profileLatencyMs: number;
   batchWaitMs: number;
-  /** Waiting for a replica: the queue wait (poisson), or what the waves before the last batch take beyond the batch timeout (bursty). */
+  /** Waiting for a replica: the queue wait (poisson, poisson-mgc), or what the waves before the last batch take beyond the batch timeout (bursty). */
   queueMs: number;
   /** profileLatencyMs + batchWaitMs + queueMs: what the option adds to the end-to-end latency. */
   latencyMs: number;
-  /** Per replica. */
+  /** Requests/s per replica, as the arrival model sees it (replicaRateRps). */
   throughputRps: number;
   replicas: number;
   /** Totals over all replicas. */
@@ -67,24 +68,61 @@ export interface Relaxation {
   maxBatch?: number;
 }
 
+type BatchRow = ProblemShape['batches'][number];
+
+/** Arrival models with a queue in front of the replicas: capacity must stay strictly above the load. */
+function queued(arrivals: Problem['arrivals']): boolean {
+  return arrivals === 'poisson' || arrivals === 'poisson-mgc';
+}
+
 /**
- * The fewest replicas that sustain the load. Poisson arrivals need capacity strictly above it:
- * at exactly λ the queue grows without bound.
+ * The requests/s one replica of a row serves, as the arrival model sees it. The profile's
+ * throughput is the highest rate at which the profiler's latency bound held, a rate with a queue in
+ * it already; `poisson-mgc` plans its own queue, so it takes a replica's rate from the batch time
+ * itself (the fitted mean), as the simulator serves it.
  */
-export function replicasFor(load: number, throughputRps: number, arrivals: Problem['arrivals'] = 'steady'): number {
-  const replicas = Math.max(1, Math.ceil(load / throughputRps));
-  return arrivals === 'poisson' && load > 0 && replicas * throughputRps <= load ? replicas + 1 : replicas;
+export function replicaRateRps(row: BatchRow, arrivals: Problem['arrivals']): number {
+  return arrivals === 'poisson-mgc' ? (row.batch * 1000) / spreadOf(row).meanMs : row.throughputRps;
+}
+
+function spreadOf(row: BatchRow): { meanMs: number; scv: number } {
+  if (row.p50Ms === undefined || row.p99Ms === undefined) {
+    throw new Error(`poisson-mgc needs each batch row's p50Ms and p99Ms; batch ${row.batch} has p50Ms ${row.p50Ms}, p99Ms ${row.p99Ms}`);
+  }
+  return serviceMoments(row.p50Ms, row.p99Ms);
+}
+
+/**
+ * The fewest replicas that sustain the load at `rateRps` each. Queued arrivals need capacity
+ * strictly above it: at exactly λ the queue grows without bound.
+ */
+export function replicasFor(load: number, rateRps: number, arrivals: Problem['arrivals'] = 'steady'): number {
+  const replicas = Math.max(1, Math.ceil(load / rateRps));
+  return queued(arrivals) && load > 0 && replicas * rateRps <= load ? replicas + 1 : replicas;
 }
 
 const QUANTILE: Record<NonNullable<Problem['latencyPercentile']>, number> = { p50: 0.5, p95: 0.95, p99: 0.99 };
+
+/**
+ * The batches' queue at an option: M/M/c at the profile's throughput (`poisson`), or M/G/c with
+ * the batch time's mean and spread fitted to the row's p50 and p99 (`poisson-mgc`).
+ */
+function batchQueue(problem: Problem, replicas: number, row: BatchRow): BatchQueue {
+  const { load } = problem;
+  if (problem.arrivals === 'poisson-mgc') {
+    const { meanMs, scv } = spreadOf(row);
+    return { load, replicas, batch: row.batch, batchesPerSecond: 1000 / meanMs, scv };
+  }
+  return { load, replicas, batch: row.batch, batchesPerSecond: row.throughputRps / row.batch };
+}
 
 /**
  * The queue wait (ms) of Poisson arrivals at an option, at the quantile its latencies are at.
  * Only an infeasible decision's fallback can lack the capacity; it is shown without a wait, as
  * the steady model shows it, rather than with an infinite latency.
  */
-function poissonWaitMs(problem: Problem, replicas: number, row: ProblemShape['batches'][number]): number {
-  const wait = queueWaitMs(problem.load, replicas, row.batch, row.throughputRps, QUANTILE[problem.latencyPercentile ?? 'p99']);
+function poissonWaitMs(problem: Problem, replicas: number, row: BatchRow): number {
+  const wait = queueWaitMs(batchQueue(problem, replicas, row), QUANTILE[problem.latencyPercentile ?? 'p99']);
   return Number.isFinite(wait) ? wait : 0;
 }
 
@@ -97,12 +135,12 @@ export function wavesFor(load: number, replicas: number, batch: number): number 
  * The replica counts worth offering for a row. With steady arrivals only the fewest that sustain
  * the load: more add cost and change nothing. With bursty arrivals more replicas mean fewer waves,
  * so each count that saves a wave (up to `maxReplicas`) is an option of its own; counts between
- * them cost more for the same latency and are left out. With Poisson arrivals each replica more
+ * them cost more for the same latency and are left out. With queued arrivals each replica more
  * shortens the queue wait, so every count up to the first without one is an option.
  */
-export function replicaCounts(problem: Problem, row: ProblemShape['batches'][number], needed: number, maxReplicas: number): number[] {
+export function replicaCounts(problem: Problem, row: BatchRow, needed: number, maxReplicas: number): number[] {
   const { batch } = row;
-  if (problem.arrivals === 'poisson') {
+  if (queued(problem.arrivals)) {
     const counts = [needed];
     for (let n = needed; n < maxReplicas && poissonWaitMs(problem, n, row) > 0; n++) counts.push(n + 1);
     return counts;
@@ -193,12 +231,13 @@ export function buildOptions(
             excluded.push({ ...id, reason: 'over-max-batch', detail: `batch ${row.batch} > maxBatch ${maxBatch}` });
             continue;
           }
-          const needed = replicasFor(load, row.throughputRps, problem.arrivals);
+          const rate = replicaRateRps(row, problem.arrivals);
+          const needed = replicasFor(load, rate, problem.arrivals);
           if (r.replicas !== undefined && r.replicas < needed) {
             excluded.push({
               ...id,
               reason: 'under-replicated',
-              detail: `${r.replicas} replicas × ${grouped(row.throughputRps)} rps of ${where} batch ${row.batch} < ${grouped(load)} rps`,
+              detail: `${r.replicas} replicas × ${grouped(rate)} rps of ${where} batch ${row.batch} < ${grouped(load)} rps`,
             });
             continue;
           }
@@ -209,7 +248,7 @@ export function buildOptions(
               reason: 'over-max-replicas',
               detail: `${grouped(load)} rps needs ${replicas} replicas of ${where} batch ${row.batch} > maxReplicas ${maxReplicas}`,
               replicasNeeded: replicas,
-              throughputRps: row.throughputRps,
+              throughputRps: rate,
             });
             continue;
           }
@@ -231,7 +270,7 @@ export function makeOption(
   s: number,
   variant: ProblemVariant,
   shape: ProblemShape,
-  row: ProblemShape['batches'][number],
+  row: BatchRow,
   replicas: number,
 ): Option {
   const { load, limits, cost, objective } = problem;
@@ -242,7 +281,7 @@ export function makeOption(
   const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
   const queueMs = bursty
     ? Math.max(0, (wavesFor(load, replicas, row.batch) - 1) * row.latencyMs - wait)
-    : problem.arrivals === 'poisson'
+    : queued(problem.arrivals)
       ? poissonWaitMs(problem, replicas, row)
       : 0;
   const optionCost = replicas * (shape.cpu * cost.cpu + shape.gpu * cost.gpu);
@@ -256,7 +295,7 @@ export function makeOption(
     batchWaitMs: wait,
     queueMs,
     latencyMs: row.latencyMs + wait + queueMs,
-    throughputRps: row.throughputRps,
+    throughputRps: replicaRateRps(row, problem.arrivals),
     replicas,
     cpu: replicas * shape.cpu,
     gpu: replicas * shape.gpu,

@@ -50,7 +50,13 @@ export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: 
               name,
               cpu: shape?.cpu ?? 0,
               gpu: shape?.gpu ?? 0,
-              batches: rows.map((row) => ({ batch: row.batch, latencyMs: latency(row), throughputRps: row.throughputRps })),
+              batches: rows.map((row) => ({
+                batch: row.batch,
+                latencyMs: latency(row),
+                throughputRps: row.throughputRps,
+                p50Ms: row.p50Ms,
+                p99Ms: row.p99Ms,
+              })),
             };
           }),
         })),

@@ -1,38 +1,26 @@
 import type { ProfileRow } from '../model/profileSet.js';
+import { lognormalParameters, serviceMoments } from '../model/serviceSpread.js';
 import type { RandomVariates } from './randomVariates.js';
 
 /**
- * How long one replica takes for one batch. Profiles give percentiles, not a distribution, so a
- * row becomes a **lognormal** with the row's median and 99th percentile: ln S ~ N(μ, σ²) with
- * e^μ = p50 and e^(μ + z₉₉·σ) = p99. Two parameters fit two percentiles exactly; a shifted
- * lognormal would need a third figure the profiles do not have, and the lognormal keeps service
- * times positive with the right-skewed tail measured latencies show. p99 = p50 gives σ = 0: a
- * deterministic time. Exponential and deterministic times exist for checks against queueing
- * theory (M/M/c, M/D/c).
+ * How long one replica takes for one batch: a **lognormal** fitted to a profile row's p50 and p99
+ * (serviceSpread.ts says why). Exponential and deterministic times exist for checks against
+ * queueing theory (M/M/c, M/D/c).
  */
 export type ServiceTime =
   | { kind: 'lognormal'; p50Ms: number; p99Ms: number }
   | { kind: 'exponential'; meanMs: number }
   | { kind: 'deterministic'; ms: number };
 
-/** z of the standard normal's 99th percentile. */
-export const Z99 = 2.3263478740408408;
-
 const LOGNORMAL = 0;
 const EXPONENTIAL = 1;
 const DETERMINISTIC = 2;
-
-export function lognormalParameters(p50Ms: number, p99Ms: number): { mu: number; sigma: number } {
-  if (!(p50Ms > 0) || !(p99Ms >= p50Ms)) throw new Error(`service time needs 0 < p50 ≤ p99, got p50 ${p50Ms} ms, p99 ${p99Ms} ms`);
-  return { mu: Math.log(p50Ms), sigma: Math.log(p99Ms / p50Ms) / Z99 };
-}
 
 /** The mean of a service time, in ms: for a lognormal e^(μ + σ²/2), a little above its median. */
 export function meanServiceMs(time: ServiceTime): number {
   if (time.kind === 'exponential') return time.meanMs;
   if (time.kind === 'deterministic') return time.ms;
-  const { mu, sigma } = lognormalParameters(time.p50Ms, time.p99Ms);
-  return Math.exp(mu + (sigma * sigma) / 2);
+  return serviceMoments(time.p50Ms, time.p99Ms).meanMs;
 }
 
 /**

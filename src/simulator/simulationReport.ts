@@ -35,6 +35,8 @@ const ARRIVALS_TEXT: Record<ArrivalMode, string> = {
 const PLAN_TEXT: Record<PipelineSpec['arrivals'], string> = {
   steady: "IPA's model: batches fill at the mean rate, no queueing",
   poisson: 'batches fill at the mean rate and wait for a free replica as in M/M/c, at the latency percentile',
+  'poisson-mgc':
+    "batches fill at the mean rate and wait for a free replica as in M/G/c with the profile's spread, at the latency percentile",
   bursty: "each second's requests together, served in waves",
 };
 

@@ -235,6 +235,18 @@ describe('bad optimisation instances', () => {
     ['SLA 0', (p) => (p.slaMs = 0), 'slaMs', /got 0/],
     ['negative SLA', (p) => (p.slaMs = -100), 'slaMs', /got -100/],
     ['negative load', (p) => (p.load = -1), 'load', /got -1/],
+    [
+      'poisson-mgc without the spread',
+      (p) => (p.arrivals = 'poisson-mgc'),
+      'stages[0].variants[0].shapes[0].batches[0].p50Ms',
+      /arrivals poisson-mgc fits the batch time to p50Ms and p99Ms; v\/cpu-1 batch 1 has no p50Ms/,
+    ],
+    [
+      'p99 below p50',
+      (p) => Object.assign(p.stages[0].variants[0].shapes[0].batches[0], { p50Ms: 5, p99Ms: 4 }),
+      'stages[0].variants[0].shapes[0].batches[0].p99Ms',
+      /p99Ms 4 is below p50Ms 5/,
+    ],
   ];
   for (const [name, mutate, path, message] of cases) {
     it(`rejects ${name}, naming ${path}`, () => {

@@ -117,7 +117,10 @@ describe('exact solvers against brute force', () => {
     const rows = optionsByRow(problem);
     for (const { option: o, row } of rows.flat()) {
       assert.ok(o.replicas * row.throughputRps > problem.load, 'capacity strictly above the load');
-      assert.equal(o.queueMs, queueWaitMs(problem.load, o.replicas, o.batch, row.throughputRps, 0.99));
+      assert.equal(
+        o.queueMs,
+        queueWaitMs({ load: problem.load, replicas: o.replicas, batch: o.batch, batchesPerSecond: row.throughputRps / o.batch }, 0.99),
+      );
       assert.equal(o.latencyMs, row.latencyMs + o.batchWaitMs + o.queueMs);
     }
     for (const offered of rows) {

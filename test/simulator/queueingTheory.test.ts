@@ -87,7 +87,7 @@ describe('simulator against queueing theory (one stage, batch 1, Poisson arrival
   it("M/D/3: the optimizer's p99 queue wait (M/M/c, for poisson arrivals) is above the simulated one, by less than 2.5×", () => {
     const latencies = Float64Array.from(simulatedLatenciesMs(3, { kind: 'deterministic', ms: SERVICE_MS }, 9)).sort();
     const simulated = (latencies[Math.floor(0.99 * latencies.length)] as number) - SERVICE_MS;
-    const planned = queueWaitMs(RHO * 3 * MU, 3, 1, MU, 0.99);
+    const planned = queueWaitMs({ load: RHO * 3 * MU, replicas: 3, batch: 1, batchesPerSecond: MU }, 0.99);
     assert.ok(planned >= simulated && planned < 2.5 * simulated, `planned ${planned.toFixed(2)} ms, simulated ${simulated.toFixed(2)} ms`);
   });
 

@@ -141,6 +141,48 @@ describe('ipa simulate', () => {
     });
   }
 
+  it('--json prints one object per pattern and policy with the figures a script compares, and nothing else', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ipa-simulate-json-'));
+    try {
+      const run = await ipa(
+        'simulate',
+        ...['--pipeline', 'video', '--pattern', 'bursty', '--seconds', '60', '--policies', 'ipa,fa2-low'],
+        ...['--arrivals', 'uniform', '--plan-arrivals', 'poisson-mgc', '--json', '--out', out],
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        lines.map((l) => [l.pipeline, l.pattern, l.policy, l.arrivals, l.planArrivals]),
+        [
+          ['video', 'bursty', 'ipa', 'uniform', 'poisson-mgc'],
+          ['video', 'bursty', 'fa2-low', 'uniform', 'poisson-mgc'],
+        ],
+      );
+      for (const l of lines) {
+        assert.deepEqual(Object.keys(l).sort(), [
+          'arrivals',
+          'meanCost',
+          'meanPas',
+          'p99Ms',
+          'pattern',
+          'pipeline',
+          'planArrivals',
+          'policy',
+          'reconfigurations',
+          'violationsPct',
+        ]);
+        assert.ok(l.meanCost > 0 && l.meanPas > 0 && l.meanPas <= 1 && l.p99Ms > 0, JSON.stringify(l));
+        assert.ok(l.violationsPct >= 0 && l.violationsPct <= 100 && Number.isInteger(l.reconfigurations), JSON.stringify(l));
+      }
+      assert.match(await readFile(join(out, 'report.md'), 'utf8'), /planning for poisson-mgc arrivals/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad flags, naming the flag and the value', async () => {
     const cases: [string[], RegExp][] = [
       [['--pattern', 'weekly'], /--pattern: expected one of bursty, steady-low, steady-high, fluctuating, all, got "weekly"/],
