@@ -2,6 +2,7 @@ import type { PreparedPipeline } from '../activities/preparePipeline.js';
 import type { Config } from '../model/config.js';
 import type { DecisionRecord, Settings } from '../model/decisionRecord.js';
 import type { HpaRecommendation } from './hpa.js';
+import type { PlannedAt } from './reconfigurationRule.js';
 
 export interface Counters {
   steps: number;
@@ -43,6 +44,8 @@ export interface LoopState {
   adoption?: string;
   /** The HPA's recent recommendations per stage (policy hpa): its scale-down stabilisation window. */
   hpaHistory?: Record<string, HpaRecommendation[]>;
+  /** The loads planned in the reconfiguration rule's window (src/adapt/reconfigurationRule.ts). */
+  plannedWindow?: PlannedAt[];
 }
 
 const IGNORED_KEPT = 20;

@@ -5,11 +5,12 @@ import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { Problem } from '../model/problem.js';
 import { findShape, type ProfileSet } from '../model/profileSet.js';
 import { sameConfig } from '../model/sameConfig.js';
-import { changeReason, type RunningEvaluation } from '../optimizer/changeReason.js';
+import { changeReason } from '../optimizer/changeReason.js';
 import { decide } from '../optimizer/decide.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { type HpaRecommendation, hpaStep } from './hpa.js';
 import type { Policy } from './policy.js';
+import { type PlannedAt, plannedWindow, reconfigurationOutcome } from './reconfigurationRule.js';
 
 export interface RecommendInput {
   spec: PipelineSpec;
@@ -32,6 +33,8 @@ export interface RecommendInput {
   atMs?: number;
   /** The HPA's recent recommendations per stage (the previous step's `hpaHistory`). */
   hpaHistory?: Record<string, HpaRecommendation[]>;
+  /** The loads planned in the reconfiguration rule's window (the previous step's `plannedWindow`). */
+  plannedWindow?: PlannedAt[];
   /** Explain the decision and the change (a few more solves); simulations skip it. Default true. */
   explain?: boolean;
 }
@@ -50,6 +53,10 @@ export interface Recommendation {
   shapes: Record<string, ShapeResources>;
   /** The HPA's recommendations to keep for the next step (policy hpa only). */
   hpaHistory?: Record<string, HpaRecommendation[]>;
+  /** For the next step's `plannedWindow` (policies the reconfiguration rule applies to). */
+  plannedWindow?: PlannedAt[];
+  /** Why the running config stays although the optimizer found a better one (the reconfiguration rule). */
+  keptReason?: string;
 }
 
 /** The HPA reads utilisation averaged over its sync period, 15 s by default. */
@@ -105,10 +112,10 @@ function hpaConfig(input: RecommendInput, problem: Problem, policy: Required<Pic
   return { config: { stages }, history, reason: `hpa at ${load.toFixed(1)} requests/s observed: ${reasons.join('; ')}` };
 }
 
-/** The running config evaluated as it runs at the new load (the static baseline), or why it could not be. */
-function evaluateRunning(input: RecommendInput, current: Config): RunningEvaluation | { error: string } {
+/** A config evaluated as it runs at the step's load, or another (the static baseline), or why it could not be. */
+function evaluateRunning(input: RecommendInput, current: Config, load = input.load.provisioned): Decision | { error: string } {
   try {
-    return decide(problemOf(input), { baseline: 'static', current, explain: false });
+    return decide(problemFromSpec(input.spec, input.profiles, load, input.settings), { baseline: 'static', current, explain: false });
   } catch (err) {
     // A reason is one line: a validation error's issues are listed on lines of their own.
     return { error: (err as Error).message.replace(/:\s*\n\s*/, ': ').replace(/\s*\n\s*/g, '; ') };
@@ -139,8 +146,57 @@ export function recommend(input: RecommendInput): Recommendation {
   });
   const config = configOf(decision);
   const changed = config.stages.length > 0 && !sameConfig(current, config);
-  // Only a change is explained against the running config: most steps keep it and pay nothing more.
-  const running = explain && changed && current && !decision.fallback ? evaluateRunning(input, current) : undefined;
+  // The rule weighs what a policy may choose: the HPA has its own stabilisation, static chooses
+  // nothing, and a running config that breaks a baseline's fixed parts must go whatever it gains.
+  const ruled = !hpa && baseline !== 'static' && (!baseline || held === current);
+  const running = current && changed && !decision.fallback && (ruled || explain) ? evaluateRunning(input, current) : undefined;
+  const window = ruled
+    ? plannedWindow(input.plannedWindow ?? [], input.atMs ?? 0, input.load.provisioned, input.spec.reconfiguration.stabilizationSeconds)
+    : undefined;
+  if (ruled && current && running && !('error' in running) && changed && decision.feasible) {
+    const peak = Math.max(...(window ?? []).map((p) => p.load));
+    const atPeak = peak > input.load.provisioned ? evaluateRunning(input, config, peak) : decision;
+    const outcome = reconfigurationOutcome({
+      current,
+      proposed: config,
+      proposedObjective: decision.objective.value,
+      running: { feasible: running.feasible, objective: running.objective.value },
+      peak: { load: peak, holds: !('error' in atPeak) && atPeak.feasible },
+      rule: input.spec.reconfiguration,
+    });
+    if (outcome.keep) {
+      return {
+        ...{ load: input.load, decision: running, config: current, changed: false, shapes: shapesOf(input, current) },
+        ...(window ? { plannedWindow: window } : {}),
+        keptReason: explain
+          ? `${outcome.reason}; the optimum: ${changeReason(decision, { current, running, settings: input.settings })}`
+          : outcome.reason,
+      };
+    }
+  }
+  return finish(input, decision, config, changed, running, { ...(hpa ? { hpa } : {}), ...(window ? { plannedWindow: window } : {}) });
+}
+
+function shapesOf(input: RecommendInput, config: Config): Record<string, ShapeResources> {
+  return Object.fromEntries(
+    config.stages.map((s) => {
+      const shape = findShape(input.profiles, s.shape);
+      return [s.shape, { cpu: shape?.cpu ?? 0, gpu: shape?.gpu ?? 0 }];
+    }),
+  );
+}
+
+/** A recommendation of the decided config, with the reason of a change. */
+function finish(
+  input: RecommendInput,
+  decision: Decision,
+  config: Config,
+  changed: boolean,
+  running: Decision | { error: string } | undefined,
+  extra: { hpa?: { history: Record<string, HpaRecommendation[]>; reason: string }; plannedWindow?: PlannedAt[] },
+): Recommendation {
+  const { current, explain = true } = input;
+  const { hpa } = extra;
   const reason = hpa
     ? changed
       ? hpa.reason
@@ -153,15 +209,10 @@ export function recommend(input: RecommendInput): Recommendation {
           ...(input.previousSettings ? { previous: input.previousSettings } : {}),
         })
       : undefined;
-  const shapes = Object.fromEntries(
-    config.stages.map((s) => {
-      const shape = findShape(input.profiles, s.shape);
-      return [s.shape, { cpu: shape?.cpu ?? 0, gpu: shape?.gpu ?? 0 }];
-    }),
-  );
   return {
-    ...{ load: input.load, decision, config, changed, shapes },
+    ...{ load: input.load, decision, config, changed, shapes: shapesOf(input, config) },
     ...(reason ? { changeReason: reason } : {}),
     ...(hpa ? { hpaHistory: hpa.history } : {}),
+    ...(extra.plannedWindow ? { plannedWindow: extra.plannedWindow } : {}),
   };
 }

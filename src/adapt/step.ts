@@ -120,7 +120,7 @@ export function planStep(
       record: { ...decided, outcome: 'skipped', reason: join(reason, 'no fallback config exists; the running config stays') as string },
     };
   }
-  const stillBest = join(reason, 'the running config is still the best') as string;
+  const stillBest = join(reason, recommendation.value.keptReason ?? 'the running config is still the best') as string;
   if (!recommendation.value.changed && !options.reconcile) {
     const apply: ApplyOutcome = { actuator: options.actuator, status: 'skipped', detail: 'same config as running' };
     return { record: { ...decided, outcome: 'unchanged', apply, reason: stillBest } };

@@ -8,6 +8,7 @@ import { type LiveExperiment, runLiveExperiment } from '../live/liveExperiment.j
 import { overviewTable, writeLiveReport } from '../live/liveRunReport.js';
 import { DEFAULT_INITIAL_RPS } from '../live/liveScale.js';
 import { liveRoot } from '../live/liveState.js';
+import { arrivalPattern } from '../model/pipelineSpec.js';
 import { LOOP_POLICIES, type LoopPolicyName } from '../model/policyName.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
 import { flagError, numberFlag, oneOf, positiveNumberFlag } from './flags.js';
@@ -27,6 +28,7 @@ interface RunFlags {
   out?: string;
   json?: boolean;
   stateDir?: string;
+  planArrivals?: string;
 }
 
 /** The flags checked before anything starts: a bad one names itself and its value. */
@@ -39,7 +41,8 @@ function checkedFlags(flags: RunFlags) {
   const seed = numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 });
   const intervalSeconds = numberFlag('--interval', flags.interval, { min: 1, max: 3600 });
   const idleSeconds = numberFlag('--idle', flags.idle, { max: 3600 });
-  return { pattern, policies: policy === 'all' ? [...LOOP_POLICIES] : [policy], minutes, seed, intervalSeconds, idleSeconds };
+  const planArrivals = oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options);
+  return { pattern, policies: policy === 'all' ? [...LOOP_POLICIES] : [policy], minutes, seed, intervalSeconds, idleSeconds, planArrivals };
 }
 
 function renderRuns(e: LiveExperiment): string {
@@ -47,7 +50,7 @@ function renderRuns(e: LiveExperiment): string {
 }
 
 async function run(flags: RunFlags): Promise<void> {
-  const { pattern, policies, minutes, seed, intervalSeconds, idleSeconds } = checkedFlags(flags);
+  const { pattern, policies, minutes, seed, intervalSeconds, idleSeconds, planArrivals } = checkedFlags(flags);
   const pipeline = await checkedPipeline(flags.pipeline);
   const stateDir = liveRoot(flags.stateDir);
   const out = flags.out ?? join(defaultStateDir, 'live-runs', `${pattern}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -78,6 +81,7 @@ async function run(flags: RunFlags): Promise<void> {
       out,
       intervalSeconds,
       idleSeconds,
+      ...(planArrivals ? { planArrivals } : {}),
       // The first up refuses a pipeline that already runs; between policies the gateway and Prometheus stay.
       control: {
         up: (again) => bringUp(pipeline, stateDir, DEFAULT_INITIAL_RPS, { reuse: again }),
@@ -133,6 +137,10 @@ export function addLiveRunCommand(live: Command): void {
       String(HISTORY_SECONDS),
     )
     .option('--out <dir>', 'folder for report.md, series.json, the plots and the request lines (default .ipa/live-runs/PATTERN-TIME)')
+    .option(
+      '--plan-arrivals <pattern>',
+      `what the optimizer plans for instead of the spec's arrivals: ${arrivalPattern.options.join(', ')}`,
+    )
     .option('--json', 'print one JSON object per policy run, one line each, and nothing else on stdout')
     .option('--state-dir <dir>', 'live pipelines’ state folder (default IPA_LIVE_DIR or .ipa/live)')
     .addHelpText(

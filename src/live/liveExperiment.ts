@@ -11,7 +11,7 @@ import type { AdaptInputFields } from '../model/adaptInput.js';
 import type { Config } from '../model/config.js';
 import { configLabel } from '../model/decisionLine.js';
 import type { DecisionRecord } from '../model/decisionRecord.js';
-import type { PipelineSpec } from '../model/pipelineSpec.js';
+import type { ArrivalPattern, PipelineSpec, ReconfigurationRule } from '../model/pipelineSpec.js';
 import type { LoopPolicyName } from '../model/policyName.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import { loadPattern, PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
@@ -66,6 +66,8 @@ export interface LiveExperimentOptions {
   out: string;
   /** The loop's interval, s. */
   intervalSeconds: number;
+  /** What the policies plan for instead of the spec's `arrivals` (the loops and the simulation alike). */
+  planArrivals?: ArrivalPattern;
   /**
    * Seconds the pipeline stays without load before each policy's loop starts (from the gateway's
    * start, or the previous replay's last answer). With the forecaster's window (120 s) the loop's
@@ -126,6 +128,9 @@ export interface LiveExperiment {
   peakRps: number;
   intervalSeconds: number;
   idleSeconds: number;
+  /** What the optimizer planned for, and when a better config was worth a change: the spec's, or as overridden. */
+  arrivals: ArrivalPattern;
+  reconfiguration: ReconfigurationRule;
   profiles: { name: string; version: string };
   startedAt: string;
   runs: LiveRun[];
@@ -255,7 +260,8 @@ async function startPolicyLoop(
 ): Promise<boolean> {
   const { o, spec, plan, schedule } = x;
   const input: AdaptInputFields = {
-    pipeline: spec.name,
+    // Inline when the run plans otherwise than the spec on disk says.
+    pipeline: o.planArrivals ? spec : spec.name,
     intervalSeconds: o.intervalSeconds,
     observe: { kind: 'prometheus', url: prometheus.url, query: GATEWAY_LOAD_QUERY },
     actuator: { kind: 'local', stateDir: o.stateDir },
@@ -359,7 +365,8 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
 
 export async function runLiveExperiment(o: LiveExperimentOptions): Promise<LiveExperiment> {
   const say = (line: string) => o.onEvent?.(line);
-  const spec = await resolvePipelineSpec(o.pipeline);
+  const written = await resolvePipelineSpec(o.pipeline);
+  const spec = o.planArrivals ? { ...written, arrivals: o.planArrivals } : written;
   const profiles = await resolveProfileSet(spec.profiles ?? o.pipeline);
   const { loads } = await sourceLoads({ pattern: o.pattern });
   const plan = liveRunPlan(loads.length, await patternsPeak(), o.minutes);
@@ -375,6 +382,8 @@ export async function runLiveExperiment(o: LiveExperimentOptions): Promise<LiveE
     peakRps: schedule.peakRps,
     intervalSeconds: o.intervalSeconds,
     idleSeconds: o.idleSeconds,
+    arrivals: spec.arrivals,
+    reconfiguration: spec.reconfiguration,
     profiles: { name: profiles.name, version: profiles.version },
     startedAt: new Date().toISOString(),
     runs: [],

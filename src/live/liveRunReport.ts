@@ -101,6 +101,9 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
     `- loop: every ${e.intervalSeconds} s, local actuator, load observed from Prometheus; rim, static and hpa sized for ${f(e.peakRps, 1)} requests/s; ` +
       `hpa's scale-down stabilisation ${f(e.plan.hpaStabilizationSeconds, 1)} s (300 s at the run's speed); ` +
       `each loop started after ${e.idleSeconds} s without load`,
+    `- planning: for ${e.arrivals} arrivals; a better config is applied when the running one breaks the SLA at the planned load, ` +
+      `or it gains ${e.reconfiguration.switchGain} of objective by a switch (${e.reconfiguration.scaleGain} by replicas alone) ` +
+      `and, if cheaper, once the running one has not been needed for ${e.reconfiguration.stabilizationSeconds} s (the spec's reconfiguration rule)`,
     `- profiles: ${e.profiles.name} \`${e.profiles.version}\`` +
       (versions.some((v) => v !== e.profiles.version) ? `; the loops planned with ${versions.map((v) => `\`${v}\``).join(', ')}` : ''),
     `- Temporal: ${context.temporal}`,

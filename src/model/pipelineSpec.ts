@@ -38,6 +38,17 @@ const limits = z.strictObject({
   maxBatchWaitMs: positiveNumber.default(1000),
 });
 
+/** When a better config is worth a reconfiguration (src/adapt/reconfigurationRule.ts says how). */
+export const reconfigurationRule = z.strictObject({
+  /** A change that lowers the cost waits until the running config has not been needed this long (the HPA's is 300 s). */
+  stabilizationSeconds: nonNegativeNumber.default(60),
+  /** The objective a change must gain when it switches a stage's variant, shape or batch. */
+  switchGain: nonNegativeNumber.default(0.001),
+  /** The objective a change of replica counts alone must gain. */
+  scaleGain: nonNegativeNumber.default(0),
+});
+export type ReconfigurationRule = z.output<typeof reconfigurationRule>;
+
 const stage = z.strictObject({
   name: dnsLabel,
   task: z.string().min(1),
@@ -67,6 +78,7 @@ const pipelineSpecSchema = z.strictObject({
   /** Price of one core and one GPU per replica, in the unit the objective's β weighs. */
   cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }).default({ cpu: 1, gpu: 10 }),
   limits: limits.default({ maxReplicas: 20, maxBatch: 8, maxBatchWaitMs: 1000 }),
+  reconfiguration: reconfigurationRule.default({ stabilizationSeconds: 60, switchGain: 0.001, scaleGain: 0 }),
   stages: z
     .array(stage)
     .min(1, 'a pipeline needs at least one stage')

@@ -148,6 +148,7 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
   // What the simulated pipeline runs: nothing until the first decision deploys a config.
   let running: Config | undefined;
   let hpaHistory: Recommendation['hpaHistory'];
+  let plannedWindow: Recommendation['plannedWindow'];
   const decisions: DecisionPoint[] = [];
   const decideAt = (t: number, planned: PlannedLoad): void => {
     const recommendation = recommend({
@@ -161,10 +162,12 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
       observed: Array.from(pattern.withHistory.subarray(t + HISTORY_SECONDS - HPA_METRIC_SECONDS, t + HISTORY_SECONDS)),
       atMs: t * 1000,
       ...(hpaHistory ? { hpaHistory } : {}),
+      ...(plannedWindow ? { plannedWindow } : {}),
       ...(running ? { current: running } : {}),
     });
     const { decision, config } = recommendation;
     hpaHistory = recommendation.hpaHistory;
+    plannedWindow = recommendation.plannedWindow;
     const deploys = config.stages.length > 0 && !sameConfig(running, config);
     if (deploys) simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
     decisions.push({

@@ -142,11 +142,16 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
             ...{ profilesVersion: header.profilesVersion, settings: header.settings },
             ...(state.current ? { current: state.current } : {}),
             ...(previous ? { previousSettings: previous.settings } : {}),
-            ...(policy && policy.name !== 'ipa' ? { policy, observed: window.loads, atMs: lastStepAtMs } : {}),
+            ...(policy && policy.name !== 'ipa' ? { policy, observed: window.loads } : {}),
+            atMs: lastStepAtMs,
             ...(state.hpaHistory ? { hpaHistory: state.hpaHistory } : {}),
+            ...(state.plannedWindow ? { plannedWindow: state.plannedWindow } : {}),
           }),
         );
-        if (recommendation.ok && recommendation.value.hpaHistory) state = { ...state, hpaHistory: recommendation.value.hpaHistory };
+        if (recommendation.ok) {
+          const { hpaHistory, plannedWindow } = recommendation.value;
+          state = { ...state, ...(hpaHistory ? { hpaHistory } : {}), ...(plannedWindow ? { plannedWindow } : {}) };
+        }
         const plan = planStep(header, window, recommendation, {
           actuator: options.actuator.kind,
           maxBatchWaitMs: spec.limits.maxBatchWaitMs,

@@ -31,7 +31,8 @@ const HIGH = 40;
 const PHASES = [
   { rps: LOW, seconds: 40 },
   { rps: HIGH, seconds: 70 },
-  { rps: LOW, seconds: 100 },
+  // Long enough for the spec's scale-down stabilisation (60 s) and then the faults.
+  { rps: LOW, seconds: 160 },
 ];
 const loads = PHASES.flatMap((p) => Array<number>(p.seconds).fill(p.rps));
 const highFrom = PHASES[0]?.seconds as number;
@@ -172,18 +173,27 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       'the gateway sends requests to the new replicas',
     );
 
-    // Load steps down: a smaller config, and the replicas it no longer needs are stopped.
+    // Load steps down: the cheaper config waits until the high load has left the stabilisation
+    // window (60 s), then runs, and the replicas it no longer needs are stopped.
     await at(lowAgainFrom + 25);
+    const trail = async () => (await decisions()).map((d) => `${d.at} ${d.outcome} λ̂ ${d.forecast?.provisioned}: ${d.reason}`).join('\n');
+    const heldDown = async () =>
+      (await decisions()).some(
+        (d) =>
+          d.outcome === 'unchanged' &&
+          /kept: the better config would not hold the SLA at [\d.]+ rps, the highest load planned in the last 60 s/.test(d.reason ?? ''),
+      );
+    assert.ok(await waitUntilAsync(heldDown, 45_000), `the scale-down was held by the window:\n${await trail()}`);
+    const upCores = cores({ ...(await remember()), config: up.config });
+    assert.ok(
+      await waitUntilAsync(async () => cores(await remember()) < upCores, 90_000),
+      `fewer cores at low load than ${upCores}:\n${await trail()}`,
+    );
     // Held for a step: measured loads jitter around the low load, and the loop may still change its config now and then.
     const steady = async () => (await decisions()).at(-1)?.outcome === 'unchanged';
     assert.ok(await waitUntilAsync(steady, 60_000), 'the loop settles at the low load');
     const low = await remember();
-    // Against the config applied for the high load: the one running now, at the low load, costs less.
-    const upCores = cores({ ...low, config: up.config });
-    assert.ok(
-      cores(low) < upCores,
-      `fewer cores at low load (${cores(low)} < ${upCores}):\n${(await decisions()).map((d) => `${d.at} ${d.outcome} λ̂ ${d.forecast?.provisioned}: ${d.reason}`).join('\n')}`,
-    );
+    assert.ok(cores(low) < upCores, `fewer cores at low load (${cores(low)} < ${upCores}):\n${await trail()}`);
     for (const r of high.replicas.filter((h) => !low.replicas.some((l) => l.id === h.id))) {
       assert.ok(!(await stillRunning(r.process)) && !groupAlive(r.process.pid), `replica ${r.id} was stopped`);
     }
