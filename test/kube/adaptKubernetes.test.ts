@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -177,12 +177,15 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     // peak, whatever the steps' offset. The restart keeps the API server away for 4 s plus its
     // start-up (over 6 s, three steps), so an apply meets it, and within the apply's retries (15 s).
     const loads = Array.from({ length: 8000 }, (_, t) => (Math.floor(t / 80) % 2 ? 600 : 60));
+    // Every step that can change the config must apply, so the reconfiguration rule is off: it
+    // would hold each scale-down for a minute, and the applies this test needs with it.
+    const video = JSON.parse(await readFile('profiles/pipelines/video.json', 'utf8'));
     const handle = await env.client.workflow.start(adaptPipeline, {
       taskQueue: TASK_QUEUES.adapt,
       workflowId: 'adapt-video-faults',
       args: [
         {
-          pipeline: 'video',
+          pipeline: { ...video, reconfiguration: { stabilizationSeconds: 0, switchGain: 0, scaleGain: 0 } },
           intervalSeconds: 2,
           forecaster: 'reactive',
           provision: 'forecast',
