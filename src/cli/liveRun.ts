@@ -36,13 +36,15 @@ function checkedFlags(flags: RunFlags) {
   if (flags.pattern === undefined) throw flagError('--pattern', `required: one of ${PATTERN_NAMES.join(', ')}`);
   const pattern = oneOf<PatternName>('--pattern', flags.pattern, PATTERN_NAMES) as PatternName;
   if (flags.policy === undefined) throw flagError('--policy', `required: one of ${[...LOOP_POLICIES, 'all'].join(', ')}`);
-  const policy = oneOf<LoopPolicyName | 'all'>('--policy', flags.policy, [...LOOP_POLICIES, 'all']) as LoopPolicyName | 'all';
+  // One policy, a comma-separated list of them (run in that order), or all.
+  const named = flags.policy.split(',').map((p) => oneOf<LoopPolicyName | 'all'>('--policy', p.trim(), [...LOOP_POLICIES, 'all']));
+  const policies = named.includes('all') ? [...LOOP_POLICIES] : [...new Set(named as LoopPolicyName[])];
   const minutes = positiveNumberFlag('--minutes', flags.minutes);
   const seed = numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 });
   const intervalSeconds = numberFlag('--interval', flags.interval, { min: 1, max: 3600 });
   const idleSeconds = numberFlag('--idle', flags.idle, { max: 3600 });
   const planArrivals = oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options);
-  return { pattern, policies: policy === 'all' ? [...LOOP_POLICIES] : [policy], minutes, seed, intervalSeconds, idleSeconds, planArrivals };
+  return { pattern, policies, minutes, seed, intervalSeconds, idleSeconds, planArrivals };
 }
 
 function renderRuns(e: LiveExperiment): string {
@@ -127,7 +129,10 @@ export function addLiveRunCommand(live: Command): void {
     )
     .requiredOption('--pipeline <name>', 'pipeline: name under profiles/pipelines/ (or a spec file)')
     .option('--pattern <name>', `IPA's load pattern: ${PATTERN_NAMES.join(', ')}`)
-    .option('--policy <name>', `who decides: ${LOOP_POLICIES.join(', ')}, or all (each in turn, same pattern and seed)`)
+    .option(
+      '--policy <name>',
+      `who decides: ${LOOP_POLICIES.join(', ')}, a comma-separated list of them, or all (each in turn, same pattern and seed)`,
+    )
     .option('--minutes <n>', 'real minutes per policy: the whole pattern is played in that time (default 10: twice real time)')
     .option('--seed <n>', 'seed of the request times (and of the simulation)', '1')
     .option('--interval <s>', "the loop's interval, s", '10')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LiveDecision } from '../../src/live/liveExperiment.js';
 import type { LiveSeriesJson } from '../../src/live/liveRunReport.js';
@@ -10,7 +10,7 @@ import type { LiveRunResult } from '../../src/live/liveRunSummary.js';
 import { LOOP_POLICIES, type LoopPolicyName } from '../../src/model/policyName.js';
 import { sameConfig } from '../../src/model/sameConfig.js';
 import { cpuLimitUnavailable } from '../../src/tooling/cpuLimit.js';
-import { ipaWithEnv } from '../helpers/ipa.js';
+import { ipa, ipaWithEnv } from '../helpers/ipa.js';
 import { startTestServer } from '../helpers/temporal.js';
 
 /**
@@ -142,5 +142,22 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
 
     // Nothing of the live pipeline is left: no gateway, Prometheus or model server under the state folder.
     assert.deepEqual(await processesUnder(stateDir), [], 'no process of the run is left');
+  });
+});
+
+describe('ipa live run flags', () => {
+  it('rejects a bad policy in a list, or a bad planning model, naming the flag and the value, before starting anything', async () => {
+    for (const [flags, message] of [
+      [['--policy', 'ipa,magic'], /--policy: expected one of ipa, fa2-low, fa2-high, rim, static, hpa, all, got "magic"/],
+      [
+        ['--policy', 'ipa', '--plan-arrivals', 'waves'],
+        /--plan-arrivals: expected one of steady, poisson, poisson-mgc, bursty, got "waves"/,
+      ],
+    ] as const) {
+      const run = await ipa('live', 'run', '--pipeline', 'testbed', '--pattern', 'bursty', ...flags);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, message);
+      assert.doesNotMatch(run.stderr, /loops run on/, 'nothing started');
+    }
   });
 });
