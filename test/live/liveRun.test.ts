@@ -190,7 +190,16 @@ describe('live pipeline: the loop changes real replicas under real load', { time
       `fewer cores at low load than ${upCores}:\n${await trail()}`,
     );
     // Held for a step: measured loads jitter around the low load, and the loop may still change its config now and then.
-    const steady = async () => (await decisions()).at(-1)?.outcome === 'unchanged';
+    // The last step kept the config and no apply is under way: every replica is routed and the
+    // config's own (an apply starts new replicas unrouted and marks the ones it drains).
+    const steady = async () => {
+      const live = await remember();
+      return (
+        (await decisions()).at(-1)?.outcome === 'unchanged' &&
+        live.replicas.length === wantedReplicas(live) &&
+        live.replicas.every((r) => r.routed)
+      );
+    };
     assert.ok(await waitUntilAsync(steady, 60_000), 'the loop settles at the low load');
     const low = await remember();
     assert.ok(cores(low) < upCores, `fewer cores at low load (${cores(low)} < ${upCores}):\n${await trail()}`);

@@ -190,7 +190,7 @@ describe('ipa simulate', () => {
       [['--seconds', '0'], /--seconds: expected a whole number ≥ 1, got "0"/],
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
-      [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, poisson, bursty, got "wavy"/],
+      [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, poisson, poisson-mgc, bursty, got "wavy"/],
     ];
     for (const [flags, message] of cases) {
       const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);
