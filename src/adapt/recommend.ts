@@ -112,18 +112,18 @@ function hpaConfig(input: RecommendInput, problem: Problem, policy: Required<Pic
   return { config: { stages }, history, reason: `hpa at ${load.toFixed(1)} requests/s observed: ${reasons.join('; ')}` };
 }
 
-/** A config evaluated as it runs at the step's load, or another (the static baseline), or why it could not be. */
-function evaluateRunning(input: RecommendInput, current: Config, load = input.load.provisioned): Decision | { error: string } {
+/** A config evaluated as it would run at the step's load, or another (the static baseline), or why it could not be. */
+function evaluateConfig(input: RecommendInput, config: Config, load = input.load.provisioned): Decision | { error: string } {
   try {
-    return decide(problemFromSpec(input.spec, input.profiles, load, input.settings), { baseline: 'static', current, explain: false });
+    return decide(problemOf(input, load), { baseline: 'static', current: config, explain: false });
   } catch (err) {
     // A reason is one line: a validation error's issues are listed on lines of their own.
     return { error: (err as Error).message.replace(/:\s*\n\s*/, ': ').replace(/\s*\n\s*/g, '; ') };
   }
 }
 
-function problemOf({ spec, profiles, load, settings }: RecommendInput) {
-  return problemFromSpec(spec, profiles, load.provisioned, settings);
+function problemOf({ spec, profiles, load, settings }: RecommendInput, at = load.provisioned) {
+  return problemFromSpec(spec, profiles, at, settings);
 }
 
 /**
@@ -149,13 +149,13 @@ export function recommend(input: RecommendInput): Recommendation {
   // The rule weighs what a policy may choose: the HPA has its own stabilisation, static chooses
   // nothing, and a running config that breaks a baseline's fixed parts must go whatever it gains.
   const ruled = !hpa && baseline !== 'static' && (!baseline || held === current);
-  const running = current && changed && !decision.fallback && (ruled || explain) ? evaluateRunning(input, current) : undefined;
+  const running = current && changed && !decision.fallback && (ruled || explain) ? evaluateConfig(input, current) : undefined;
   const window = ruled
     ? plannedWindow(input.plannedWindow ?? [], input.atMs ?? 0, input.load.provisioned, input.spec.reconfiguration.stabilizationSeconds)
     : undefined;
   if (ruled && current && running && !('error' in running) && changed && decision.feasible) {
     const peak = Math.max(...(window ?? []).map((p) => p.load));
-    const atPeak = peak > input.load.provisioned ? evaluateRunning(input, config, peak) : decision;
+    const atPeak = peak > input.load.provisioned ? evaluateConfig(input, config, peak) : decision;
     const outcome = reconfigurationOutcome({
       current,
       proposed: config,

@@ -102,8 +102,8 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
       `hpa's scale-down stabilisation ${f(e.plan.hpaStabilizationSeconds, 1)} s (300 s at the run's speed); ` +
       `each loop started after ${e.idleSeconds} s without load`,
     `- planning: for ${e.arrivals} arrivals; a better config is applied when the running one breaks the SLA at the planned load, ` +
-      `or it gains ${e.reconfiguration.switchGain} of objective by a switch (${e.reconfiguration.scaleGain} by replicas alone) ` +
-      `and, if cheaper, once the running one has not been needed for ${e.reconfiguration.stabilizationSeconds} s (the spec's reconfiguration rule)`,
+      `or when it holds the SLA at the highest load planned in the last ${e.reconfiguration.stabilizationSeconds} s and gains ` +
+      `${e.reconfiguration.switchGain} of objective by a switch (${e.reconfiguration.scaleGain} by replicas alone) (the spec's reconfiguration rule)`,
     `- profiles: ${e.profiles.name} \`${e.profiles.version}\`` +
       (versions.some((v) => v !== e.profiles.version) ? `; the loops planned with ${versions.map((v) => `\`${v}\``).join(', ')}` : ''),
     `- Temporal: ${context.temporal}`,

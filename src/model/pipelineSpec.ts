@@ -16,9 +16,9 @@ export const pasMethod = z.enum(PAS_METHODS);
  * also wait for a free replica, as in an M/M/c queue at the profile's throughput, and spare
  * replicas buy that wait down. `poisson-mgc`: the same arrivals in an M/G/c queue whose batch
  * times have the profile's p50/p99 spread and mean, as the simulator serves them (M/M/c overstates
- * the wait of near-constant batch times about twice). `bursty`: a second's requests come together (as IPA's load generator sends them), so a stage
- * serves them in waves of replicas × batch, and the last request of a second waits for all the
- * waves before its own.
+ * the wait of near-constant batch times about twice). `bursty`: a second's requests come together
+ * (as IPA's load generator sends them), so a stage serves them in waves of replicas × batch, and
+ * the last request of a second waits for all the waves before its own.
  */
 export const arrivalPattern = z.enum(['steady', 'poisson', 'poisson-mgc', 'bursty']);
 export type ArrivalPattern = z.infer<typeof arrivalPattern>;
@@ -40,7 +40,7 @@ const limits = z.strictObject({
 
 /** When a better config is worth a reconfiguration (src/adapt/reconfigurationRule.ts says how). */
 export const reconfigurationRule = z.strictObject({
-  /** A change that lowers the cost waits until the running config has not been needed this long (the HPA's is 300 s). */
+  /** A change the SLA does not force must also hold it at the highest load planned in this many seconds (the HPA's window is 300 s). */
   stabilizationSeconds: nonNegativeNumber.default(60),
   /** The objective a change must gain when it switches a stage's variant, shape or batch. */
   switchGain: nonNegativeNumber.default(0.001),

@@ -4,8 +4,8 @@ import { nearestRank } from '../../src/common/nearestRank.js';
 import { lognormalParameters, serviceMoments } from '../../src/model/serviceSpread.js';
 import { queueWaitMs } from '../../src/optimizer/queueing.js';
 import { poissonArrivals } from '../../src/simulator/arrivals.js';
-import { PipelineSimulator } from '../../src/simulator/pipelineSimulator.js';
 import { RandomVariates } from '../../src/simulator/randomVariates.js';
+import { oneQueueLatenciesMs } from '../helpers/oneQueue.js';
 
 /**
  * The `poisson-mgc` planning model's p99 queue wait against simulated M/G/c queues whose service
@@ -66,31 +66,8 @@ describe('the M/G/c queue wait (poisson-mgc) against simulated queues', () => {
   it('the recursion is the simulator: its latency p99 is the pipeline simulator’s within 2 %', () => {
     const c: Case = { replicas: 3, utilisation: 0.7, spread: 2 };
     const { arrivalsMs } = arrivalsFor(c, 11);
-    const simulator = new PipelineSimulator({
-      arrivalsMs,
-      stages: 1,
-      slaMs: Number.POSITIVE_INFINITY,
-      dropLimitMs: Number.POSITIVE_INFINITY,
-      batchTimeoutMs: 0,
-      reconfigurationDelayMs: 0,
-      pas: 'multiply',
-      seed: 12,
-    });
-    simulator.reconfigure(
-      [
-        {
-          key: 'row',
-          batch: 1,
-          replicas: c.replicas,
-          accuracy: 1,
-          costPerReplica: 1,
-          service: [{ kind: 'lognormal', p50Ms: P50_MS, p99Ms: P50_MS * c.spread }],
-        },
-      ],
-      0,
-    );
-    simulator.drain();
-    const simulated = p99(simulator.latencyMs);
+    const service = { kind: 'lognormal', p50Ms: P50_MS, p99Ms: P50_MS * c.spread } as const;
+    const simulated = p99(oneQueueLatenciesMs(arrivalsMs, c.replicas, service, 12));
     const recursion = p99(kieferWolfowitz(arrivalsMs, c, 13).latencies);
     assert.ok(Math.abs(recursion / simulated - 1) < 0.02, `recursion ${recursion.toFixed(2)} ms, simulator ${simulated.toFixed(2)} ms`);
   });

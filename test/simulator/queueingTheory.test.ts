@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { erlangC, queueWaitMs } from '../../src/optimizer/queueing.js';
 import { poissonArrivals } from '../../src/simulator/arrivals.js';
-import { PipelineSimulator } from '../../src/simulator/pipelineSimulator.js';
 import type { ServiceTime } from '../../src/simulator/serviceTime.js';
+import { oneQueueLatenciesMs } from '../helpers/oneQueue.js';
 
 /**
  * One stage, batch 1, Poisson arrivals: the simulator's mean queueing wait against queueing
@@ -31,25 +31,11 @@ function mdcWaitMs(c: number, lambda: number): number {
 }
 
 /** Every request's latency in a run with c servers at ρ 0.7. */
-function simulatedLatenciesMs(c: number, service: ServiceTime, seed: number): Float64Array | number[] {
+function simulatedLatenciesMs(c: number, service: ServiceTime, seed: number): Float64Array {
   const lambda = RHO * c * MU;
   const seconds = Math.round(REQUESTS / lambda);
   const arrivalsMs = poissonArrivals(lambda, seconds, seed);
-  const simulator = new PipelineSimulator({
-    arrivalsMs,
-    stages: 1,
-    slaMs: Number.POSITIVE_INFINITY,
-    dropLimitMs: Number.POSITIVE_INFINITY,
-    batchTimeoutMs: 0,
-    reconfigurationDelayMs: 0,
-    pas: 'multiply',
-    seed: seed + 1,
-  });
-  simulator.reconfigure([{ key: 'server', batch: 1, replicas: c, accuracy: 1, costPerReplica: 1, service: [service] }], 0);
-  simulator.drain();
-  assert.equal(simulator.completed, arrivalsMs.length);
-  assert.equal(simulator.dropped, 0);
-  return simulator.latencyMs;
+  return oneQueueLatenciesMs(arrivalsMs, c, service, seed + 1);
 }
 
 /** Mean of (latency − service) over every request of a run with c servers. */
