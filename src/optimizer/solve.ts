@@ -6,12 +6,14 @@ import { buildChoiceModel, type ChoiceModel, chosen, latencyOf, objectiveOf, pru
 import { solveHighsMilp } from './highsSolver.js';
 import { buildOptions, type Relaxation, type StageOptions, type StageRestriction } from './options.js';
 import { solveParetoDp } from './paretoDp.js';
+import { solveParetoDpMultiply } from './paretoDpMultiply.js';
 import { presolveLinear } from './presolve.js';
 
 /**
  * `auto`: for a linear PAS presolve, then the Pareto DP while its fronts stay small, then the MILP
- * on HiGHS; for multiply, branch and bound. `highs`, `pareto`, `bnb` and `brute` force one method
- * (`highs` and `pareto` after the presolve; multiply PAS always uses branch and bound).
+ * on HiGHS; for multiply, the Pareto DP over (latency, penalty, accuracy), then branch and bound
+ * if its fronts grow. `highs`, `pareto`, `bnb` and `brute` force one method (`highs` and `pareto`
+ * after the presolve for a linear PAS; a product has no MILP, so `highs` is branch and bound there).
  */
 export type Method = 'auto' | 'highs' | 'pareto' | 'bnb' | 'brute';
 export const METHODS: Method[] = ['auto', 'highs', 'pareto', 'bnb', 'brute'];
@@ -59,6 +61,10 @@ export function solveProblem(
   const full = buildChoiceModel(problem, stages);
   if (method === 'brute') return { stages, model: full, solution: solveBruteForce(full), method: 'brute-force' };
   const model = buildChoiceModel(problem, pruneDominated(full, stages));
+  if (model.pas === 'multiply' && (method === 'auto' || method === 'pareto')) {
+    const solution = solveParetoDpMultiply(model, method === 'pareto' ? Number.POSITIVE_INFINITY : PARETO_LIMIT);
+    if (solution) return { stages, model, solution, method: 'pareto' };
+  }
   if (method === 'bnb' || model.pas === 'multiply') {
     return { stages, model, solution: solveBranchAndBound(model), method: 'branch-and-bound' };
   }

@@ -136,6 +136,20 @@ describe('exact solvers against brute force', () => {
     );
   });
 
+  it('solves multiply PAS by the Pareto DP on IPA’s scalability grid, agreeing with branch and bound where brute force cannot go', () => {
+    const pool = variantPool(profiles, 10);
+    for (const [stages, variants] of [
+      [4, 4],
+      [6, 8],
+      [10, 10],
+    ] as const) {
+      const problem = gridProblem(pool, stages, variants, 'multiply');
+      const dp = solveProblem(problem, 'auto');
+      assert.equal(dp.method, 'pareto', `${stages}×${variants}: the DP finished within its front limit`);
+      assertSame(problem, optimum(problem, 'bnb'), optimumValue(dp), `${stages}×${variants} multiply: DP against branch and bound`);
+    }
+  });
+
   it('stays exact when configs tie on the SLA up to float rounding', () => {
     // Six identical stages and an SLA hit exactly by several orders of the same options.
     const problem = gridProblem(variantPool(profiles, 1), 6, 1, 'sum', false);
