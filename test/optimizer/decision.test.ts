@@ -56,7 +56,7 @@ describe('decisions', () => {
     assert.ok(Math.abs(d.slackMs - (d.slaMs - d.latencyMs)) < 1e-9);
     assert.ok(Math.abs(d.objective.value - (d.objective.accuracy - d.objective.cost - d.objective.batch)) < 1e-12);
     assert.equal(d.solver.status, 'optimal');
-    assert.equal(d.solver.method, 'pareto');
+    assert.equal(d.solver.method, 'branch-and-bound');
     assert.equal(d.explanation.alternatives.length, 2);
     for (const alt of d.explanation.alternatives) {
       assert.ok(alt.objectiveLoss === undefined || alt.objectiveLoss >= -1e-12, alt.reason);

@@ -139,7 +139,7 @@ describe('exact solvers against brute force', () => {
   it('solves multiply PAS by the Pareto DP on IPA’s scalability grid, agreeing with branch and bound where brute force cannot go', () => {
     const pool = variantPool(profiles, 10);
     for (const [stages, variants] of [
-      [4, 4],
+      [5, 5],
       [6, 8],
       [10, 10],
     ] as const) {
