@@ -157,7 +157,14 @@ export class LocalActuator implements Actuator {
       { pipeline, decisionId, started: started.map((r) => r.id), stopped: retire.map((r) => r.id), servingMs },
       'local replicas changed',
     );
-    return { actuator: 'local', status: 'applied', detail: detail + restored, stages: readiness(config, final.replicas) };
+    return {
+      actuator: 'local',
+      status: 'applied',
+      detail: detail + restored,
+      stages: readiness(config, final.replicas),
+      // Only a start is a reconfiguration delay: a scale-down serves on what already ran.
+      ...(started.length > 0 ? { servingMs: Math.round(servingMs) } : {}),
+    };
   }
 
   /** Starts the replicas in parallel; if one fails, the others it started are stopped and nothing is recorded. */

@@ -25,7 +25,7 @@ import { type LiveRunPlan, liveRunPlan } from './liveRunPlan.js';
 import { type LiveRunResult, type LiveRunSeries, liveRunSeries, measuredFigures, roundedFigures } from './liveRunSummary.js';
 import { type LiveServer, readReplicas } from './liveState.js';
 import { type ReplayProgress, type ReplayRecord, replayLoad, replaySchedule, sourceLoads } from './loadReplay.js';
-import { type SimulatedLiveRun, simulateLiveRun } from './simulatedLiveRun.js';
+import { measuredReconfigurationDelay, type ReconfigurationDelay, type SimulatedLiveRun, simulateLiveRun } from './simulatedLiveRun.js';
 
 /**
  * `ipa live run`: each policy in turn on the live pipeline, on the same pattern and seed. Per
@@ -109,6 +109,8 @@ export interface LiveRun {
   series: LiveRunSeries;
   decisions: LiveDecision[];
   simulated: SimulatedLiveRun;
+  /** The simulator's reconfiguration delay: what this run's applies measured. */
+  reconfigurationDelay: ReconfigurationDelay;
   workflowId: string;
   /** The profile set the loop planned with (its decisions' version). */
   profilesVersion?: string;
@@ -326,6 +328,7 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     durationMs,
     slaMs: spec.slaMs,
   };
+  const delay = measuredReconfigurationDelay(p.decisions);
   const simulated = simulateLiveRun({
     spec,
     profiles,
@@ -338,6 +341,7 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     intervalSeconds: o.intervalSeconds,
     seed: o.seed,
     hpaStabilizationSeconds: plan.hpaStabilizationSeconds,
+    reconfigurationDelaySeconds: delay.seconds,
   });
   const load = p.samples.load;
   return {
@@ -352,6 +356,7 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     series: liveRunSeries(measures, o.intervalSeconds),
     decisions: p.decisions.map((d) => liveDecision(d, p.t0)),
     simulated,
+    reconfigurationDelay: delay,
     workflowId: p.workflowId,
     ...(p.decisions[0] ? { profilesVersion: p.decisions[0].profilesVersion } : {}),
     loadAverage: {

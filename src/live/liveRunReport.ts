@@ -8,7 +8,7 @@ import type { LiveExperiment, LiveRun } from './liveExperiment.js';
 import { liveGoals } from './liveRunGoals.js';
 import { liveRunPlots } from './liveRunPlots.js';
 import { conserved } from './liveRunSummary.js';
-import { LOCAL_RECONFIGURATION_DELAY_SECONDS } from './simulatedLiveRun.js';
+import { LOCAL_RECONFIGURATION_DELAY_SECONDS, type ReconfigurationDelay } from './simulatedLiveRun.js';
 
 /** What the report says beyond the experiment: how it was started and where its loops ran. */
 export interface LiveReportContext {
@@ -63,8 +63,15 @@ function policySection(run: LiveRun): string {
     '',
     `- ${accounted}; p50 ${f(r.p50Ms, 1)} ms; errors are not violations (see below)`,
     `- ${decisionsLine(run)}`,
+    `- ${delayLine(run.reconfigurationDelay)}`,
     `- machine load average (1 min) during the replay: mean ${f(run.loadAverage.mean)}, max ${f(run.loadAverage.max)} on ${cpus().length} cores`,
   ].join('\n');
+}
+
+function delayLine(delay: ReconfigurationDelay): string {
+  return delay.measured > 0
+    ? `the simulator's reconfiguration delay: ${f(delay.seconds, 1)} s, the median the local actuator measured from an apply to its new replicas serving over this run's ${delay.measured} apply(s) that started replicas`
+    : `the simulator's reconfiguration delay: ${LOCAL_RECONFIGURATION_DELAY_SECONDS} s (bench:serving's): no apply of this run started a replica`;
 }
 
 /**
@@ -127,7 +134,8 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
       'between readings, integrated over the replay. The simulator: its cost rate (cores at 1 per core) over the same seconds.',
     "- mean PAS: the running config's PAS averaged over time. The simulator: the PAS of each second's answers, averaged over the seconds with answers.",
     `- The simulation replays the very requests sent (their send times), decides at the same interval from the same seed with the workflow's defaults, ` +
-      `and takes ${LOCAL_RECONFIGURATION_DELAY_SECONDS} s from a decision to new replicas serving (the local actuator's, bench:serving). ` +
+      "and takes as long from a decision to new replicas serving as the run's own applies did (each policy's section says how long). " +
+      "Its decisions come every interval; a live loop's step waits for its apply, so a step whose apply outlasts the interval delays the next one (the simulator does not model that yet). " +
       'Its first decision sees 120 s without load; each live loop starts after `--idle` seconds without load ' +
       `(${e.idleSeconds} s here${e.idleSeconds >= 120 ? ', a whole forecaster window: the same start' : ": less than the forecaster's 120-s window, so the live loops' first steps saw a shorter window (the forecaster falls back to the window's max) or the run before's load"}).`,
     '',

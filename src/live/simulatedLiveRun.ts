@@ -1,6 +1,8 @@
 import { policyFor } from '../adapt/policy.js';
+import { nearestRank } from '../common/nearestRank.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { HISTORY_SECONDS } from '../forecast/window.js';
+import type { DecisionRecord } from '../model/decisionRecord.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { LoopPolicyName } from '../model/policyName.js';
 import type { ProfileSet } from '../model/profileSet.js';
@@ -11,6 +13,7 @@ import {
   type EvaluationSettings,
   evaluatePolicy,
   forecastLoads,
+  forecastPlannedAt,
   type PolicyRun,
 } from '../simulator/policyEvaluation.js';
 import type { LiveRunFigures } from './liveRunSummary.js';
@@ -18,16 +21,43 @@ import type { LiveRunFigures } from './liveRunSummary.js';
 /**
  * The simulator's prediction of one live run: the same requests (the replay's send times), the
  * same policy sized for the same peak, the same interval, seed and workflow defaults, and the
- * local actuator's reconfiguration delay. Set beside the measured run, it says where the
+ * reconfiguration delay the local actuator measured in that run. Set beside the measured run, it says where the
  * simulator and the real servers part.
  */
 
 /**
- * From a decision to its new replicas serving on the local actuator: 3.4 s at the median of
- * `npm run bench:serving` (max 3.7 s), for a scale-up and a variant switch alike (README, "Live
- * pipeline"). The simulator's default of 5 s is a Kubernetes rollout's.
+ * From a decision to its new replicas serving on the local actuator, when a run measured none:
+ * 3.4 s at the median of `npm run bench:serving` on the Intel machine (max 3.7 s), for a scale-up
+ * and a variant switch alike (README, "Live pipeline"). The simulator's default of 5 s is a
+ * Kubernetes rollout's.
  */
 export const LOCAL_RECONFIGURATION_DELAY_SECONDS = 3.5;
+
+/** The reconfiguration delay a simulated run takes, and where it comes from. */
+export interface ReconfigurationDelay {
+  seconds: number;
+  /** Applies of the live run that started replicas and measured their start (0: the constant). */
+  measured: number;
+}
+
+/**
+ * The delay the live loop's applies showed: the median, over the decisions whose apply started
+ * replicas, of the actuator's time from the apply's start to them serving. A replica's start is
+ * the machine's (3.4 s on one, 14–26 s on a slower one under load), so the simulator of a run
+ * takes the run's own; the constant only where no apply started anything.
+ */
+export function measuredReconfigurationDelay(decisions: readonly DecisionRecord[]): ReconfigurationDelay {
+  const ms = decisions.flatMap((d) => (d.apply?.status === 'applied' && d.apply.servingMs !== undefined ? [d.apply.servingMs] : []));
+  if (ms.length === 0) return { seconds: LOCAL_RECONFIGURATION_DELAY_SECONDS, measured: 0 };
+  return {
+    seconds:
+      nearestRank(
+        ms.sort((a, b) => a - b),
+        0.5,
+      ) / 1000,
+    measured: ms.length,
+  };
+}
 
 /**
  * The replay as the simulator's load pattern, in real seconds: second t holds the requests sent
@@ -60,6 +90,8 @@ export interface SimulatedLiveRunInput {
   seed: number;
   /** The HPA's scale-down stabilisation, s (300 s scaled to the run's speed, as the live loop gets it). */
   hpaStabilizationSeconds: number;
+  /** From a decision to its new replicas serving, s: measuredReconfigurationDelay of the live run. */
+  reconfigurationDelaySeconds: number;
 }
 
 export interface SimulatedLiveRun {
@@ -88,7 +120,7 @@ export function simulateLiveRun(input: SimulatedLiveRunInput): SimulatedLiveRun 
   const settings: EvaluationSettings = {
     ...defaultEvaluationSettings(spec),
     intervalSeconds: input.intervalSeconds,
-    reconfigurationDelaySeconds: LOCAL_RECONFIGURATION_DELAY_SECONDS,
+    reconfigurationDelaySeconds: input.reconfigurationDelaySeconds,
     seed: input.seed,
     // Unused: the arrivals are the replay's own send times.
     arrivals: 'uniform',
@@ -101,7 +133,7 @@ export function simulateLiveRun(input: SimulatedLiveRunInput): SimulatedLiveRun 
     profiles,
     pattern,
     policy,
-    planned: forecastLoads(input.forecaster, pattern, settings),
+    planned: forecastPlannedAt(input.forecaster, pattern, settings, forecastLoads(input.forecaster, pattern, settings)),
     arrivalsMs: input.sendAtMs,
     settings,
   });

@@ -41,6 +41,8 @@ export interface ApplyOutcome {
   detail: string;
   /** Per stage, how many replicas of the new config were ready when apply returned. */
   stages?: StageReadiness[];
+  /** From the apply's start to the replicas it started serving, ms, where the actuator measures it (local). */
+  servingMs?: number;
 }
 
 /**

@@ -52,7 +52,7 @@ export function defaultEvaluationSettings(spec: PipelineSpec): EvaluationSetting
   };
 }
 
-/** Decision times of a run: 0, interval, 2·interval, … before its end (s). */
+/** Decision times of a run whose steps all finish within the interval: 0, interval, 2·interval, … before its end (s). */
 export function decisionTimes(seconds: number, intervalSeconds: number): number[] {
   const times: number[] = [];
   for (let t = 0; t < seconds; t += intervalSeconds) times.push(t);
@@ -60,24 +60,67 @@ export function decisionTimes(seconds: number, intervalSeconds: number): number[
 }
 
 /**
- * λ̂ at every decision time of a pattern, as the workflow's forecast step makes it: the last
- * 120 s of load into the same Forecaster, provisioned for its forecast or upper band. The same for
- * every policy that forecasts, so it is computed once per pattern.
+ * When the step after one at `t` starts: the workflow's timer runs from a step's start, and a step
+ * waits for its apply, so a step that deploys a config comes back after the reconfiguration delay
+ * if that outlasts the interval (a replica that takes 20 s to start holds a 10-s loop for 20 s).
  */
-export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
-  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
-    const window = Array.from(pattern.withHistory.subarray(t, t + HISTORY_SECONDS));
-    return plannedLoad(forecaster.predict(window, settings.forecaster), settings.provision);
-  });
+export function nextDecisionTime(t: number, deployed: boolean, settings: EvaluationSettings): number {
+  return t + (deployed ? Math.max(settings.intervalSeconds, Math.ceil(settings.reconfigurationDelaySeconds)) : settings.intervalSeconds);
 }
 
-/** The perfect forecast: the true peak of the horizon the forecaster predicts (the next 20 s). */
-export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
-  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => {
-    const peak = pattern.loads.subarray(t, t + HORIZON_SECONDS).reduce((m, v) => Math.max(m, v), 0);
-    return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle', reason: 'the true peak of the next 20 s' };
-  });
+/** λ̂ for a decision at second t of a pattern. */
+export type PlannedAt = (t: number) => PlannedLoad;
+
+/** The forecast at second t, as the workflow's forecast step makes it: the last 120 s of load into the Forecaster, provisioned for its forecast or upper band. */
+function forecastAt(forecaster: Forecaster, pattern: LoadPattern, settings: EvaluationSettings, t: number): PlannedLoad {
+  const window = Array.from(pattern.withHistory.subarray(t, t + HISTORY_SECONDS));
+  return plannedLoad(forecaster.predict(window, settings.forecaster), settings.provision);
 }
+
+/** The perfect forecast at second t: the true peak of the horizon the forecaster predicts (the next 20 s). */
+function oracleAt(pattern: LoadPattern, t: number): PlannedLoad {
+  const peak = pattern.loads.subarray(t, t + HORIZON_SECONDS).reduce((m, v) => Math.max(m, v), 0);
+  return { forecast: peak, upper: peak, provisioned: peak, method: 'oracle', reason: 'the true peak of the next 20 s' };
+}
+
+/**
+ * λ̂ at every interval of a pattern, the same for every policy that forecasts, so it is computed
+ * once per pattern (the report shows it).
+ */
+export function forecastLoads(forecaster: Forecaster, pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
+  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => forecastAt(forecaster, pattern, settings, t));
+}
+
+/** The perfect forecast at every interval. */
+export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings): PlannedLoad[] {
+  return decisionTimes(pattern.loads.length, settings.intervalSeconds).map((t) => oracleAt(pattern, t));
+}
+
+/**
+ * λ̂ at any second: the interval's precomputed value where there is one, else computed once (a
+ * run whose applies outlast the interval decides between the intervals).
+ */
+function plannedAt(onGrid: readonly PlannedLoad[], settings: EvaluationSettings, at: (t: number) => PlannedLoad): PlannedAt {
+  const offGrid = new Map<number, PlannedLoad>();
+  return (t) => {
+    const i = t / settings.intervalSeconds;
+    const known = Number.isInteger(i) ? onGrid[i] : offGrid.get(t);
+    if (known) return known;
+    const computed = at(t);
+    offGrid.set(t, computed);
+    return computed;
+  };
+}
+
+export const forecastPlannedAt = (
+  forecaster: Forecaster,
+  pattern: LoadPattern,
+  settings: EvaluationSettings,
+  onGrid: readonly PlannedLoad[],
+) => plannedAt(onGrid, settings, (t) => forecastAt(forecaster, pattern, settings, t));
+
+export const oraclePlannedAt = (pattern: LoadPattern, settings: EvaluationSettings, onGrid: readonly PlannedLoad[]) =>
+  plannedAt(onGrid, settings, (t) => oracleAt(pattern, t));
 
 /** One decision of a run, as the report and series.json show it. */
 export interface DecisionPoint {
@@ -115,17 +158,18 @@ export interface PolicyRunInput {
   profiles: ProfileSet;
   pattern: LoadPattern;
   policy: Policy;
-  /** One per decision time (see decisionTimes). */
-  planned: PlannedLoad[];
+  /** λ̂ at each decision time. */
+  planned: PlannedAt;
   /** The pattern's request arrivals (ms): the same for every policy, so they face the same requests. */
   arrivalsMs: Float64Array;
   settings: EvaluationSettings;
 }
 
 /**
- * A policy on a pattern in simulated time: every interval it decides with the workflow's
- * optimizer on the load it plans for, and the config goes to the simulator, which serves the
- * pattern's requests through it with the reconfiguration delay. Like the workflow, an infeasible
+ * A policy on a pattern in simulated time: every interval (or once its apply is done, if that
+ * takes longer) it decides with the workflow's optimizer on the load it plans for, and the config
+ * goes to the simulator, which serves the pattern's requests through it with the reconfiguration
+ * delay. Like the workflow, an infeasible
  * problem applies the optimizer's fallback config, and the running config is passed as `current`
  * (baselines are constrained by it; ipa keeps it among equally good configs).
  */
@@ -150,7 +194,7 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
   let hpaHistory: Recommendation['hpaHistory'];
   let plannedWindow: Recommendation['plannedWindow'];
   const decisions: DecisionPoint[] = [];
-  const decideAt = (t: number, planned: PlannedLoad): void => {
+  const decideAt = (t: number, planned: PlannedLoad): boolean => {
     const recommendation = recommend({
       spec,
       profiles,
@@ -183,12 +227,14 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
       latencyMs: decision.latencyMs,
     });
     if (deploys) running = config;
+    return deploys;
   };
-  decisionTimes(seconds, settings.intervalSeconds).forEach((t, i) => {
+  for (let t = 0; t < seconds; ) {
     simulator.advanceTo(t * 1000);
-    decideAt(t, input.planned[i] as PlannedLoad);
+    const deployed = decideAt(t, input.planned(t));
     onDecision?.(t);
-  });
+    t = nextDecisionTime(t, deployed, settings);
+  }
   simulator.advanceTo(seconds * 1000);
   simulator.drain();
   const series = simulator.series();

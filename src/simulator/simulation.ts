@@ -8,7 +8,16 @@ import { loadHighsSolver } from '../optimizer/highsSolver.js';
 import { problemFromSpec } from '../optimizer/problemFromSpec.js';
 import { loadGeneratorArrivals } from './arrivals.js';
 import { type LoadPattern, loadPattern, type PatternName } from './loadPatterns.js';
-import { decisionTimes, type EvaluationSettings, evaluatePolicy, forecastLoads, oracleLoads, type PolicyRun } from './policyEvaluation.js';
+import {
+  decisionTimes,
+  type EvaluationSettings,
+  evaluatePolicy,
+  forecastLoads,
+  forecastPlannedAt,
+  oracleLoads,
+  oraclePlannedAt,
+  type PolicyRun,
+} from './policyEvaluation.js';
 
 export interface SimulationRequest {
   spec: PipelineSpec;
@@ -50,7 +59,10 @@ export async function simulatePolicies(request: SimulationRequest): Promise<Patt
     const started = performance.now();
     const forecasts = forecastLoads(request.forecaster, pattern, settings);
     const forecastMs = performance.now() - started;
-    const planned = { forecast: forecasts, oracle: oracleLoads(pattern, settings) };
+    const planned = {
+      forecast: forecastPlannedAt(request.forecaster, pattern, settings, forecasts),
+      oracle: oraclePlannedAt(pattern, settings, oracleLoads(pattern, settings)),
+    };
     const arrivalsMs = loadGeneratorArrivals(pattern.loads, settings.seed, settings.arrivals);
     const atPeak = problemFromSpec(
       spec,

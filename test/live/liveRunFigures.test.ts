@@ -7,8 +7,9 @@ import { liveRunPlan } from '../../src/live/liveRunPlan.js';
 import { conserved, liveRunSeries, measuredFigures } from '../../src/live/liveRunSummary.js';
 import type { ReplicaRecord } from '../../src/live/liveState.js';
 import type { ReplayRecord } from '../../src/live/loadReplay.js';
-import { replayPattern } from '../../src/live/simulatedLiveRun.js';
+import { LOCAL_RECONFIGURATION_DELAY_SECONDS, measuredReconfigurationDelay, replayPattern } from '../../src/live/simulatedLiveRun.js';
 import type { Config } from '../../src/model/config.js';
+import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 
 /** A request of a replay: sent at `atMs` (scheduled and real), answered after `latencyMs`. */
 const request = (i: number, atMs: number, latencyMs: number, outcome: ReplayRecord['outcome'] = 'ok'): ReplayRecord => ({
@@ -167,5 +168,23 @@ describe('how a pattern is played live', () => {
     assert.equal(pattern.withHistory.length, 123);
     assert.ok(pattern.withHistory.subarray(0, 120).every((v) => v === 0));
     assert.equal(pattern.name, 'bursty');
+  });
+});
+
+describe("the simulator's reconfiguration delay in a live run", () => {
+  const applied = (servingMs?: number, status: 'applied' | 'failed' = 'applied') =>
+    ({ apply: { actuator: 'local', status, detail: '', ...(servingMs !== undefined ? { servingMs } : {}) } }) as DecisionRecord;
+
+  test("the median of the run's applies that started replicas, from the apply's start to serving", () => {
+    // Started replicas: 14.1, 21.1 and 26.4 s; a scale-down (no servingMs), a step without apply and a failure do not count.
+    const decisions = [applied(21_069), applied(), {} as DecisionRecord, applied(14_071), applied(40_000, 'failed'), applied(26_437)];
+    assert.deepEqual(measuredReconfigurationDelay(decisions), { seconds: 21.069, measured: 3 });
+  });
+
+  test('the bench:serving constant when no apply started a replica', () => {
+    assert.deepEqual(measuredReconfigurationDelay([applied(), {} as DecisionRecord]), {
+      seconds: LOCAL_RECONFIGURATION_DELAY_SECONDS,
+      measured: 0,
+    });
   });
 });

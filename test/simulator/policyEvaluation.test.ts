@@ -120,4 +120,33 @@ describe('policy evaluation in simulated time', () => {
     const total = hpa.decisions.map((d) => [...d.config.matchAll(/×(\d+)/g)].reduce((t, m) => t + Number(m[1]), 0));
     for (let i = 1; i < total.length; i++) assert.ok((total[i] as number) >= (total[i - 1] as number), total.join(','));
   });
+
+  it('waits for an apply that outlasts the interval before deciding again, as the workflow’s step does', async () => {
+    // A replica that takes 25 s to serve holds a 10-s loop: the step after a deploy comes 25 s
+    // later; a step that keeps its config is followed 10 s later.
+    const slow = { ...settings, reconfigurationDelaySeconds: 24.2 };
+    const [slowResult] = await simulatePolicies({
+      spec,
+      profiles,
+      forecaster,
+      patterns: ['bursty'],
+      policies: ['ipa'],
+      settings: slow,
+      seconds: SECONDS,
+      trace: await loadTrace(),
+    });
+    const decisions = (slowResult as PatternResult).runs[0]?.decisions ?? [];
+    assert.equal(decisions[0]?.t, 0);
+    for (let i = 1; i < decisions.length; i++) {
+      const before = decisions[i - 1] as (typeof decisions)[number];
+      // The first decision deploys the starting config: that apply blocks too.
+      const deployed = i === 1 || before.changed;
+      assert.equal(
+        (decisions[i]?.t as number) - before.t,
+        deployed ? 25 : 10,
+        `after the decision at ${before.t} s (${deployed ? 'applied' : 'kept'})`,
+      );
+    }
+    assert.ok(decisions.length < SECONDS / 10, `fewer decisions than one every interval: ${decisions.map((d) => d.t).join(', ')}`);
+  });
 });
