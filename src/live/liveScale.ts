@@ -1,3 +1,9 @@
+import { cpus } from 'node:os';
+import type { PipelineSpec } from '../model/pipelineSpec.js';
+import type { ProfileSet } from '../model/profileSet.js';
+import { decide } from '../optimizer/decide.js';
+import { problemFromSpec } from '../optimizer/problemFromSpec.js';
+
 /**
  * The scale the live testbed runs at on a small machine (README, "Live pipeline"): every replica a
  * fraction of a core, so that a few dozen requests per second need several replicas and a change
@@ -8,3 +14,26 @@ export const DEFAULT_INITIAL_RPS = 5;
 
 /** The demo's load: the IPA paper's bursty pattern, its busiest second at `peakRps`, `speed`× real time. */
 export const DEMO_LOAD = { pattern: 'bursty', peakRps: 40, speed: 2 } as const;
+
+/** What the gateway, Prometheus, Temporal and the load generator take of the machine, in cores. */
+const PIPELINE_OVERHEAD_CORES = 0.5;
+
+/**
+ * The highest load (whole requests/s, up to `limit`) whose planned config gives the replicas no
+ * more than the cores the rest of the live pipeline leaves: the busiest second a live test can
+ * send on this machine without the CPU quotas adding up to more than it has. It follows the
+ * profile set, so the machine the profiles were measured on: 10 requests/s on the 2-core AMD
+ * machine of `sha256-f9414fe47c6babff`, where the demo's 40 (chosen on a faster machine, whose set
+ * gives 87) plans 2.5 cores. Undefined when not even 1 request/s fits.
+ */
+export function livePeakRps(spec: PipelineSpec, profiles: ProfileSet, cores = cpus().length, limit = 200): number | undefined {
+  const budget = cores - PIPELINE_OVERHEAD_CORES;
+  let peak: number | undefined;
+  for (let load = 1; load <= limit; load++) {
+    const decision = decide(problemFromSpec(spec, profiles, load));
+    const planned = decision.config.reduce((sum, stage) => sum + stage.cpu, 0);
+    if (!decision.feasible || planned > budget) break;
+    peak = load;
+  }
+  return peak;
+}

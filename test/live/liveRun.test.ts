@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../../src/common/paths.js';
+import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import { GATEWAY_LOAD_QUERY } from '../../src/live/livePrometheus.js';
+import { livePeakRps } from '../../src/live/liveScale.js';
 import { type LiveReplicas, type ReplicaRecord, readReplicas, readServer, stillRunning } from '../../src/live/liveState.js';
 import { type ReplayRecord, type ReplaySummary, replayLoad } from '../../src/live/loadReplay.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
@@ -26,8 +28,12 @@ import { startTestServer } from '../helpers/temporal.js';
  * steps up and down. Then the faults, in the last low phase: a replica killed, the worker
  * SIGKILLed and replaced, the gateway killed and brought back with `ipa live up`.
  */
-const LOW = 6;
-const HIGH = 40;
+// The high load is the busiest the machine can take with CPU quotas it really has (liveScale.ts:
+// 10 requests/s on the 2-core AMD machine CI runs on); the low one a seventh of it or so, where
+// ipa plans fewer cores. 40 → 6 on a faster machine, where the test was first written.
+const spec = await resolvePipelineSpec('testbed');
+const HIGH = livePeakRps(spec, await resolveProfileSet(spec.profiles ?? spec.name)) ?? 1;
+const LOW = Math.max(1, Math.floor(HIGH * 0.15));
 const PHASES = [
   { rps: LOW, seconds: 40 },
   { rps: HIGH, seconds: 70 },
