@@ -135,7 +135,7 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
     "- mean PAS: the running config's PAS averaged over time. The simulator: the PAS of each second's answers, averaged over the seconds with answers.",
     `- The simulation replays the very requests sent (their send times), decides at the same interval from the same seed with the workflow's defaults, ` +
       "and takes as long from a decision to new replicas serving as the run's own applies did (each policy's section says how long). " +
-      "Its decisions come every interval; a live loop's step waits for its apply, so a step whose apply outlasts the interval delays the next one (the simulator does not model that yet). " +
+      "Its decisions come every interval, or later when an apply outlasts the interval: a step waits for its apply, as the live loop's does. " +
       'Its first decision sees 120 s without load; each live loop starts after `--idle` seconds without load ' +
       `(${e.idleSeconds} s here${e.idleSeconds >= 120 ? ', a whole forecaster window: the same start' : ": less than the forecaster's 120-s window, so the live loops' first steps saw a shorter window (the forecaster falls back to the window's max) or the run before's load"}).`,
     '',

@@ -12,7 +12,6 @@ import {
   defaultEvaluationSettings,
   type EvaluationSettings,
   evaluatePolicy,
-  forecastLoads,
   forecastPlannedAt,
   type PolicyRun,
 } from '../simulator/policyEvaluation.js';
@@ -21,8 +20,8 @@ import type { LiveRunFigures } from './liveRunSummary.js';
 /**
  * The simulator's prediction of one live run: the same requests (the replay's send times), the
  * same policy sized for the same peak, the same interval, seed and workflow defaults, and the
- * reconfiguration delay the local actuator measured in that run. Set beside the measured run, it says where the
- * simulator and the real servers part.
+ * reconfiguration delay the local actuator measured in that run. Set beside the measured run, it
+ * says where the simulator and the real servers part.
  */
 
 /**
@@ -49,14 +48,8 @@ export interface ReconfigurationDelay {
 export function measuredReconfigurationDelay(decisions: readonly DecisionRecord[]): ReconfigurationDelay {
   const ms = decisions.flatMap((d) => (d.apply?.status === 'applied' && d.apply.servingMs !== undefined ? [d.apply.servingMs] : []));
   if (ms.length === 0) return { seconds: LOCAL_RECONFIGURATION_DELAY_SECONDS, measured: 0 };
-  return {
-    seconds:
-      nearestRank(
-        ms.sort((a, b) => a - b),
-        0.5,
-      ) / 1000,
-    measured: ms.length,
-  };
+  const sorted = ms.sort((a, b) => a - b);
+  return { seconds: nearestRank(sorted, 0.5) / 1000, measured: sorted.length };
 }
 
 /**
@@ -133,7 +126,8 @@ export function simulateLiveRun(input: SimulatedLiveRunInput): SimulatedLiveRun 
     profiles,
     pattern,
     policy,
-    planned: forecastPlannedAt(input.forecaster, pattern, settings, forecastLoads(input.forecaster, pattern, settings)),
+    // Forecast only at the times the run decides: slow applies skip some intervals.
+    planned: forecastPlannedAt(input.forecaster, pattern, settings),
     arrivalsMs: input.sendAtMs,
     settings,
   });

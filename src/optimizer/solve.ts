@@ -12,8 +12,9 @@ import { presolveLinear } from './presolve.js';
 /**
  * `auto`: for a linear PAS presolve, then the Pareto DP while its fronts stay small, then the MILP
  * on HiGHS; for multiply, branch and bound on small products of options, else the Pareto DP over
- * (latency, penalty, accuracy), then branch and bound if its fronts grow. `highs`, `pareto`, `bnb` and `brute` force one method (`highs` and `pareto`
- * after the presolve for a linear PAS; a product has no MILP, so `highs` is branch and bound there).
+ * (latency, penalty, accuracy), then branch and bound if its fronts grow. `highs`, `pareto`,
+ * `bnb` and `brute` force one method (`highs` and `pareto` after the presolve for a linear PAS; a
+ * product has no MILP, so `highs` is branch and bound there).
  */
 export type Method = 'auto' | 'highs' | 'pareto' | 'bnb' | 'brute';
 export const METHODS: Method[] = ['auto', 'highs', 'pareto', 'bnb', 'brute'];
@@ -67,8 +68,8 @@ export function solveProblem(
   const full = buildChoiceModel(problem, stages);
   if (method === 'brute') return { stages, model: full, solution: solveBruteForce(full), method: 'brute-force' };
   const model = buildChoiceModel(problem, pruneDominated(full, stages));
-  const smallProduct = method === 'auto' && model.stages.reduce((p, options) => p * options.length, 1) <= BNB_COMBINATIONS;
-  if (model.pas === 'multiply' && (method === 'pareto' || (method === 'auto' && !smallProduct))) {
+  const configs = () => model.stages.reduce((p, options) => p * options.length, 1);
+  if (model.pas === 'multiply' && (method === 'pareto' || (method === 'auto' && configs() > BNB_COMBINATIONS))) {
     const solution = solveParetoDpMultiply(model, method === 'pareto' ? Number.POSITIVE_INFINITY : PARETO_LIMIT);
     if (solution) return { stages, model, solution, method: 'pareto' };
   }

@@ -97,18 +97,18 @@ export function oracleLoads(pattern: LoadPattern, settings: EvaluationSettings):
 }
 
 /**
- * λ̂ at any second: the interval's precomputed value where there is one, else computed once (a
- * run whose applies outlast the interval decides between the intervals).
+ * λ̂ at any second, each computed once: `onGrid` (the values at every interval, already computed
+ * for the report) seeds it; a run whose applies outlast the interval also decides in between.
  */
-function plannedAt(onGrid: readonly PlannedLoad[], settings: EvaluationSettings, at: (t: number) => PlannedLoad): PlannedAt {
-  const offGrid = new Map<number, PlannedLoad>();
+function plannedAt(at: (t: number) => PlannedLoad, settings: EvaluationSettings, onGrid: readonly PlannedLoad[]): PlannedAt {
+  const known = new Map(onGrid.map((p, i) => [i * settings.intervalSeconds, p]));
   return (t) => {
-    const i = t / settings.intervalSeconds;
-    const known = Number.isInteger(i) ? onGrid[i] : offGrid.get(t);
-    if (known) return known;
-    const computed = at(t);
-    offGrid.set(t, computed);
-    return computed;
+    let planned = known.get(t);
+    if (!planned) {
+      planned = at(t);
+      known.set(t, planned);
+    }
+    return planned;
   };
 }
 
@@ -116,11 +116,11 @@ export const forecastPlannedAt = (
   forecaster: Forecaster,
   pattern: LoadPattern,
   settings: EvaluationSettings,
-  onGrid: readonly PlannedLoad[],
-) => plannedAt(onGrid, settings, (t) => forecastAt(forecaster, pattern, settings, t));
+  onGrid: readonly PlannedLoad[] = [],
+) => plannedAt((t) => forecastAt(forecaster, pattern, settings, t), settings, onGrid);
 
-export const oraclePlannedAt = (pattern: LoadPattern, settings: EvaluationSettings, onGrid: readonly PlannedLoad[]) =>
-  plannedAt(onGrid, settings, (t) => oracleAt(pattern, t));
+export const oraclePlannedAt = (pattern: LoadPattern, settings: EvaluationSettings, onGrid: readonly PlannedLoad[] = []) =>
+  plannedAt((t) => oracleAt(pattern, t), settings, onGrid);
 
 /** One decision of a run, as the report and series.json show it. */
 export interface DecisionPoint {
@@ -169,9 +169,9 @@ export interface PolicyRunInput {
  * A policy on a pattern in simulated time: every interval (or once its apply is done, if that
  * takes longer) it decides with the workflow's optimizer on the load it plans for, and the config
  * goes to the simulator, which serves the pattern's requests through it with the reconfiguration
- * delay. Like the workflow, an infeasible
- * problem applies the optimizer's fallback config, and the running config is passed as `current`
- * (baselines are constrained by it; ipa keeps it among equally good configs).
+ * delay. Like the workflow, an infeasible problem applies the optimizer's fallback config, and the
+ * running config is passed as `current` (baselines are constrained by it; ipa keeps it among
+ * equally good configs).
  */
 export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) => void): PolicyRun {
   const { spec, profiles, pattern, policy, settings } = input;
