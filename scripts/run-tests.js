@@ -27,6 +27,7 @@ const UNIT = [
   'optimizer/exactness',
   'optimizer/fleet',
   'optimizer/queueing',
+  'profiling/rateSearch',
   'report/',
   'simulator/arrivals',
   'simulator/eventQueue',

@@ -2,7 +2,7 @@ import type { ProfileRow } from '../model/profileSet.js';
 import type { MeasurementSettings, SkippedBatch } from '../model/profilingRun.js';
 import { fetchModelMetadata, type InferenceEndpoint, payloadFromMetadata } from './inferenceEndpoint.js';
 import { runClosedLoop, runOpenLoop } from './loadGenerator.js';
-import { highestSustainableRate, probeFailure } from './rateSearch.js';
+import { answeredRate, highestSustainableRate, probeFailure } from './rateSearch.js';
 
 export interface BatchProgress {
   batch: number;
@@ -48,11 +48,8 @@ export async function measureBatches(options: MeasureOptions): Promise<{ rows: P
     // optimizer adds itself from the load it plans for.
     report('service time');
     const service = await runClosedLoop({ endpoint, payload, durationMs: probeMs, concurrency: 1 });
-    const serviceFailure = probeFailure(service.throughput, service, {
-      percentile: settings.percentile,
-      boundMs: settings.latencyBoundMs,
-      probeMs,
-    });
+    const bounds = { percentile: settings.percentile, boundMs: settings.latencyBoundMs, probeMs, serviceMs: service.p50Ms };
+    const serviceFailure = probeFailure(service.throughput, service, bounds);
     if (serviceFailure) {
       skipped.push({ batch, reason: `one request at a time: ${serviceFailure}` });
       report('done');
@@ -64,10 +61,8 @@ export async function measureBatches(options: MeasureOptions): Promise<{ rows: P
     const saturation = await runClosedLoop({ endpoint, payload, durationMs: probeMs, concurrency: 2 });
     let probeCount = 0;
     const search = await highestSustainableRate({
-      saturationRate: Math.max(saturation.throughput, service.throughput),
-      percentile: settings.percentile,
-      boundMs: settings.latencyBoundMs,
-      probeMs,
+      ...bounds,
+      saturationRate: Math.max(answeredRate(saturation, bounds), answeredRate(service, bounds)),
       steps: settings.searchSteps,
       probe: async (rate) => {
         signal?.throwIfAborted();
@@ -85,7 +80,7 @@ export async function measureBatches(options: MeasureOptions): Promise<{ rows: P
         p99Ms,
         meanMs,
         maxMs,
-        throughputRps: Math.round(search.best.result.throughput * batch * 1000) / 1000,
+        throughputRps: Math.round(answeredRate(search.best.result, bounds) * batch * 1000) / 1000,
         samples: service.ok,
       });
     } else {

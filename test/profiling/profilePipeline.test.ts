@@ -91,7 +91,7 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
     const { variants } = await ensureTestbed();
     for (const v of variants) {
       const [one, big] = rowsOf(set, v.name);
-      assert.ok(one && big, `${v.name}: rows for batches 1 and 128`);
+      assert.ok(one && big, `${v.name}: rows for batches 1 and 128; the run's notes: ${JSON.stringify(set.source?.notes)}`);
       assert.ok(
         big.throughputRps > one.throughputRps,
         `${v.name}: items/s at batch 128 (${big.throughputRps}) > at 1 (${one.throughputRps})`,
