@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getJson } from '../common/getJson.js';
 import { log } from '../common/log.js';
 import { startCommandServer } from '../live/commandServer.js';
 import {
@@ -234,7 +235,7 @@ export class LocalActuator implements Actuator {
     const deadline = Date.now() + this.spec.drainTimeoutSeconds * 1000;
     let status: GatewayStatus | undefined;
     while (Date.now() < deadline) {
-      status = await gatewayStatus(gateway.url);
+      status = await getJson<GatewayStatus>(`${gateway.url}/ipa/status`, 1_000);
       if (status && status.routesVersion >= version) {
         const busy = inFlightOf(status, retire);
         if (busy === 0) return `gateway routes v${status.routesVersion}`;
@@ -256,15 +257,6 @@ function readiness(config: Config, replicas: ReplicaRecord[]): StageReadiness[] 
     wanted: s.replicas,
     ready: replicas.filter((r) => r.stage === s.stage && r.variant === s.variant && r.routed).length,
   }));
-}
-
-async function gatewayStatus(url: string): Promise<GatewayStatus | undefined> {
-  try {
-    const response = await fetch(`${url}/ipa/status`, { signal: AbortSignal.timeout(1000) });
-    return response.ok ? ((await response.json()) as GatewayStatus) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function inFlightOf(status: GatewayStatus, replicas: ReplicaRecord[]): number {

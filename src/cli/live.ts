@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { getJson } from '../common/getJson.js';
 import { log } from '../common/log.js';
 import { pipelinesDir, projectRoot } from '../common/paths.js';
 import { table } from '../common/table.js';
@@ -55,15 +56,6 @@ async function pipelineName(ref: string): Promise<string> {
   if (ref.endsWith('.json')) return (await resolvePipelineSpec(ref)).name;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(ref)) throw flagError('--pipeline', `expected a pipeline name, got ${JSON.stringify(ref)}`);
   return ref;
-}
-
-async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok ? ((await response.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A recorded server that still runs (the same process, not a later one with its pid), else undefined. */
