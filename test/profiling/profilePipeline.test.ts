@@ -79,7 +79,7 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
     if (store) await rm(store, { recursive: true, force: true });
   });
 
-  it('a CPU run of the testbed makes a valid profile set that the optimizer accepts, and reloads the running loop', async () => {
+  it('a CPU run of the testbed makes a valid profile set that the optimizer accepts, and reloads the running loop', async (t) => {
     const result = await profile({ pipeline: testbedPipeline, shapes: ['cpu-1'], batches: [1, 128], ...quick }, 'profile-testbed-cpu');
     assert.deepEqual(result.failed, []);
     const set = parseProfileSet(JSON.parse(await readFile(result.profileSet.path, 'utf8')), result.profileSet.path);
@@ -116,16 +116,23 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
       });
     const p50 = (variant: string, batch: number) => Math.min(...p50s(variant, batch));
     const seen = (variant: string, batch: number) => p50s(variant, batch).join(', ');
-    type Ordering = { slower: [string, number]; faster: [string, number]; why: string };
+    // `within`: how much faster the slower one may still read. A model's fixed cost per call can
+    // drown its cost per row: on the 2-core AMD machine classify-rf200 (200 trees, each called
+    // once per request) took 39–42 ms at batch 1 and 41–51 ms at batch 128, so one variant alone
+    // is only held to "not faster beyond noise"; that the batches reach the servers shows in the
+    // sum over all variants, which a profiler sending one row for every batch would not raise.
+    type Ordering = { slower: [string, number]; faster: [string, number]; why: string; within?: number };
     const orderings: Ordering[] = [
-      // A request carries the whole batch: 128 rows cost more time than one, on every model.
-      ...variants.map((v): Ordering => ({ slower: [v.name, 128], faster: [v.name, 1], why: 'a request carries the whole batch' })),
+      ...variants.map(
+        (v): Ordering => ({ slower: [v.name, 128], faster: [v.name, 1], why: 'a request carries the whole batch', within: 0.1 }),
+      ),
       // Bigger models of a stage take longer per request. Compared at batch 1: at batch 128 every
       // reduce variant spends most of its time encoding the same 128 × 64 output, which hides the model.
       { slower: ['reduce-kpca1200', 1], faster: ['reduce-pca8', 1], why: 'the bigger model is slower' },
       { slower: ['classify-rf200', 1], faster: ['classify-rf10', 1], why: 'the bigger model is slower' },
     ];
-    const inverted = orderings.filter((o) => !(p50(...o.slower) > p50(...o.faster)));
+    const holds = (o: Ordering) => p50(...o.slower) > (1 - (o.within ?? 0)) * p50(...o.faster);
+    const inverted = orderings.filter((o) => !holds(o));
     if (inverted.length > 0) {
       const again = [...new Set(inverted.flatMap((o) => [o.slower[0], o.faster[0]]))];
       const recheck = await profile(
@@ -135,12 +142,16 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
       assert.deepEqual(recheck.failed, []);
       runs.push(parseProfileSet(JSON.parse(await readFile(recheck.profileSet.path, 'utf8')), recheck.profileSet.path));
     }
-    for (const { slower, faster, why } of orderings) {
+    for (const o of orderings) {
+      const { slower, faster, why, within } = o;
       assert.ok(
-        p50(...slower) > p50(...faster),
-        `${why}: p50 of ${slower[0]} at batch ${slower[1]} (${seen(...slower)} ms) > of ${faster[0]} at batch ${faster[1]} (${seen(...faster)} ms)`,
+        holds(o),
+        `${why}: p50 of ${slower[0]} at batch ${slower[1]} (${seen(...slower)} ms) > ${within ? `${1 - within} × ` : ''}of ${faster[0]} at batch ${faster[1]} (${seen(...faster)} ms)`,
       );
     }
+    t.diagnostic(`p50 ms at batch 1 / 128: ${variants.map((v) => `${v.name} ${seen(v.name, 1)} / ${seen(v.name, 128)}`).join('; ')}`);
+    const total = (batch: number) => variants.reduce((sum, v) => sum + p50(v.name, batch), 0);
+    assert.ok(total(128) > total(1), `the batches reach the servers: summed p50 at batch 128 (${total(128)} ms) > at 1 (${total(1)} ms)`);
 
     const spec = await loadPipelineSpec(testbedPipeline, set);
     const decision = decide(problemFromSpec(spec, set, 50), { explain: false });
