@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { log } from '../common/log.js';
+import { resolvePipelineSpec, resolveProfileSet } from '../io/load.js';
 import { GATEWAY_LOAD_QUERY } from '../live/livePrometheus.js';
-import { DEFAULT_INITIAL_RPS, DEMO_LOAD } from '../live/liveScale.js';
+import { DEFAULT_INITIAL_RPS, DEMO_LOAD, livePeakRps } from '../live/liveScale.js';
 import { liveRoot, readReplicas } from '../live/liveState.js';
 import { replayLoad } from '../live/loadReplay.js';
 import type { AdaptInputFields } from '../model/adaptInput.js';
@@ -101,6 +102,9 @@ export async function startLiveDemo(settings: TemporalSettings, uiUrl: string | 
     process.stderr.write(`  The live demo cannot run here (${why}); running the simulated one.\n`);
     return startSimulatedDemo(settings, uiUrl);
   }
+  const spec = await resolvePipelineSpec('testbed');
+  // The busiest second this machine's cores carry: a fixed scale overloads a slower machine.
+  const peakRps = livePeakRps(spec, await resolveProfileSet(spec.profiles ?? spec.name)) ?? DEFAULT_INITIAL_RPS;
   const dir = liveRoot(join(stateDir, 'live'));
   const up = await bringUp('testbed', dir, DEFAULT_INITIAL_RPS, { reuse: true });
   const input: AdaptInputFields = {
@@ -118,7 +122,7 @@ export async function startLiveDemo(settings: TemporalSettings, uiUrl: string | 
         pipeline: 'testbed',
         url: up.gateway.url,
         source: { pattern: DEMO_LOAD.pattern },
-        scale: { peakRps: DEMO_LOAD.peakRps },
+        scale: { peakRps },
         speed: DEMO_LOAD.speed,
         arrivals: 'poisson',
         seed: round,
@@ -133,7 +137,7 @@ export async function startLiveDemo(settings: TemporalSettings, uiUrl: string | 
   })().catch((err: Error) => log.warn({ err: err.message }, 'demo load stopped'));
   process.stderr.write(
     `  Live pipeline: POST ${up.gateway.url}/v2/models/testbed/infer · metrics ${up.gateway.url}/metrics · Prometheus ${up.prometheus.url}\n` +
-      `  Load: the bursty pattern at up to ${DEMO_LOAD.peakRps} requests/s, ${DEMO_LOAD.speed}× real time\n`,
+      `  Load: the bursty pattern at up to ${peakRps} requests/s, ${DEMO_LOAD.speed}× real time\n`,
   );
   await announce(settings, uiUrl, LIVE_DEMO_WORKFLOW_ID, 'a decision every 10 s on real MLServer replicas');
   return {

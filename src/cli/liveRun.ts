@@ -22,6 +22,7 @@ interface RunFlags {
   pattern?: string;
   policy?: string;
   minutes?: string;
+  peakRps?: string;
   seed: string;
   interval: string;
   idle: string;
@@ -40,11 +41,12 @@ function checkedFlags(flags: RunFlags) {
   const named = flags.policy.split(',').map((p) => oneOf<LoopPolicyName | 'all'>('--policy', p.trim(), [...LOOP_POLICIES, 'all']));
   const policies = named.includes('all') ? [...LOOP_POLICIES] : [...new Set(named as LoopPolicyName[])];
   const minutes = positiveNumberFlag('--minutes', flags.minutes);
+  const peakRps = positiveNumberFlag('--peak-rps', flags.peakRps);
   const seed = numberFlag('--seed', flags.seed, { integer: true, max: 2 ** 32 - 1 });
   const intervalSeconds = numberFlag('--interval', flags.interval, { min: 1, max: 3600 });
   const idleSeconds = numberFlag('--idle', flags.idle, { max: 3600 });
   const planArrivals = oneOf('--plan-arrivals', flags.planArrivals, arrivalPattern.options);
-  return { pattern, policies, minutes, seed, intervalSeconds, idleSeconds, planArrivals };
+  return { pattern, policies, minutes, peakRps, seed, intervalSeconds, idleSeconds, planArrivals };
 }
 
 function renderRuns(e: LiveExperiment): string {
@@ -52,7 +54,7 @@ function renderRuns(e: LiveExperiment): string {
 }
 
 async function run(flags: RunFlags): Promise<void> {
-  const { pattern, policies, minutes, seed, intervalSeconds, idleSeconds, planArrivals } = checkedFlags(flags);
+  const { pattern, policies, minutes, peakRps, seed, intervalSeconds, idleSeconds, planArrivals } = checkedFlags(flags);
   const pipeline = await checkedPipeline(flags.pipeline);
   const stateDir = liveRoot(flags.stateDir);
   const out = flags.out ?? join(defaultStateDir, 'live-runs', `${pattern}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -78,6 +80,7 @@ async function run(flags: RunFlags): Promise<void> {
       pattern,
       policies,
       ...(minutes !== undefined ? { minutes } : {}),
+      ...(peakRps !== undefined ? { peakRps } : {}),
       seed,
       stateDir,
       out,
@@ -134,6 +137,10 @@ export function addLiveRunCommand(live: Command): void {
       `who decides: ${LOOP_POLICIES.join(', ')}, a comma-separated list of them, or all (each in turn, same pattern and seed)`,
     )
     .option('--minutes <n>', 'real minutes per policy: the whole pattern is played in that time (default 10: twice real time)')
+    .option(
+      '--peak-rps <n>',
+      "requests/s of the busiest second of all patterns (default: the highest load whose planned replicas fit in this machine's cores less half a core)",
+    )
     .option('--seed <n>', 'seed of the request times (and of the simulation)', '1')
     .option('--interval <s>', "the loop's interval, s", '10')
     .option(

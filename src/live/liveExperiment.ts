@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -23,6 +23,7 @@ import { allocatedCores, configPas } from './liveAllocation.js';
 import { GATEWAY_LOAD_QUERY } from './livePrometheus.js';
 import { type LiveRunPlan, liveRunPlan } from './liveRunPlan.js';
 import { type LiveRunResult, type LiveRunSeries, liveRunSeries, measuredFigures, roundedFigures } from './liveRunSummary.js';
+import { livePeakRps } from './liveScale.js';
 import { type LiveServer, readReplicas } from './liveState.js';
 import { type ReplayProgress, type ReplayRecord, replayLoad, replaySchedule, sourceLoads } from './loadReplay.js';
 import { measuredReconfigurationDelay, type ReconfigurationDelay, type SimulatedLiveRun, simulateLiveRun } from './simulatedLiveRun.js';
@@ -60,6 +61,8 @@ export interface LiveExperimentOptions {
   policies: readonly LoopPolicyName[];
   /** Real minutes each policy's replay takes; default the pattern at DEMO_LOAD's speed (liveRunPlan). */
   minutes?: number;
+  /** Real requests/s of the busiest second of all patterns; default what this machine carries (livePeakRps). */
+  peakRps?: number;
   seed: number;
   stateDir: string;
   /** Where each run's request lines go (requests-POLICY.jsonl). */
@@ -374,7 +377,13 @@ export async function runLiveExperiment(o: LiveExperimentOptions): Promise<LiveE
   const spec = o.planArrivals ? { ...written, arrivals: o.planArrivals } : written;
   const profiles = await resolveProfileSet(spec.profiles ?? o.pipeline);
   const { loads } = await sourceLoads({ pattern: o.pattern });
-  const plan = liveRunPlan(loads.length, await patternsPeak(), o.minutes);
+  const peakRps = o.peakRps ?? livePeakRps(spec, profiles);
+  if (peakRps === undefined) {
+    throw new Error(
+      `not even 1 request/s of ${spec.name} fits in this machine's ${cpus().length} cores with profiles ${profiles.version}: give --peak-rps`,
+    );
+  }
+  const plan = liveRunPlan(loads.length, await patternsPeak(), peakRps, o.minutes);
   // The same schedule replayLoad makes from the same options (pure and seeded): its send times
   // are the simulation's arrivals, its peak what the peak-sized policies are sized for.
   const schedule = replaySchedule({ loads, scale: plan.scale, speed: plan.speed, arrivals: ARRIVALS, seed: o.seed });

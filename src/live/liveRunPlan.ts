@@ -10,8 +10,9 @@ import type { ReplayScale } from './loadReplay.js';
  *   and a short run (`--minutes 1`: speed 20) still goes through the pattern's bursts and lulls,
  *   only faster, rather than playing its first quiet minutes. The loop's interval, the actuator's
  *   start-up and the forecaster's window stay real seconds, so a faster run is a harder one.
- * - One factor for every pattern: the busiest second of all IPA patterns goes out at DEMO_LOAD's
- *   40 requests/s. Each pattern scaled to its own peak would make steady-low as loud as
+ * - One factor for every pattern: the busiest second of all IPA patterns goes out at `peakRps`
+ *   (by default `livePeakRps`, what this machine's cores carry). Each pattern scaled to its own
+ *   peak would make steady-low as loud as
  *   steady-high; with one factor they keep their levels relative to each other, as in the paper.
  * - The HPA's scale-down stabilisation, 300 s by default, is scaled to the run's speed like the
  *   pattern's time is.
@@ -27,11 +28,13 @@ export interface LiveRunPlan {
 
 /**
  * The plan for a pattern of `patternSeconds` seconds, given the highest per-second load of all
- * patterns (`patternsPeak`); `minutes` defaults to the pattern at DEMO_LOAD's speed.
+ * patterns (`patternsPeak`) and the real requests/s it is played at (`peakRps`); `minutes`
+ * defaults to the pattern at DEMO_LOAD's speed.
  */
-export function liveRunPlan(patternSeconds: number, patternsPeak: number, minutes?: number): LiveRunPlan {
+export function liveRunPlan(patternSeconds: number, patternsPeak: number, peakRps: number, minutes?: number): LiveRunPlan {
   if (!(patternSeconds > 0)) throw new Error(`the pattern has no second to play (${patternSeconds} s)`);
   if (!(patternsPeak > 0)) throw new Error(`the patterns have no load to scale (peak ${patternsPeak})`);
+  if (!(Number.isFinite(peakRps) && peakRps > 0)) throw new Error(`peakRps must be > 0, got ${peakRps}`);
   if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0)) throw new Error(`minutes must be > 0, got ${minutes}`);
   const played = minutes ?? patternSeconds / DEMO_LOAD.speed / 60;
   const speed = patternSeconds / (played * 60);
@@ -39,7 +42,7 @@ export function liveRunPlan(patternSeconds: number, patternsPeak: number, minute
     speed,
     minutes: played,
     // Real rate = factor × load × speed, so the busiest second goes out at peakRps whatever the speed.
-    scale: { factor: DEMO_LOAD.peakRps / (speed * patternsPeak) },
+    scale: { factor: peakRps / (speed * patternsPeak) },
     hpaStabilizationSeconds: HPA_DEFAULTS.stabilizationMs / 1000 / speed,
   };
 }

@@ -149,13 +149,14 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
 });
 
 describe('ipa live run flags', () => {
-  it('rejects a bad policy in a list, or a bad planning model, naming the flag and the value, before starting anything', async () => {
+  it('rejects a bad policy in a list, a bad planning model or peak, naming the flag and the value, before starting anything', async () => {
     for (const [flags, message] of [
       [['--policy', 'ipa,magic'], /--policy: expected one of ipa, fa2-low, fa2-high, rim, static, hpa, all, got "magic"/],
       [
         ['--policy', 'ipa', '--plan-arrivals', 'waves'],
         /--plan-arrivals: expected one of steady, poisson, poisson-mgc, bursty, got "waves"/,
       ],
+      [['--policy', 'ipa', '--peak-rps', '0'], /--peak-rps: .*got "0"/],
     ] as const) {
       const run = await ipa('live', 'run', '--pipeline', 'testbed', '--pattern', 'bursty', ...flags);
       assert.notEqual(run.code, 0);

@@ -146,12 +146,12 @@ describe("a live run's figures", () => {
 });
 
 describe('how a pattern is played live', () => {
-  test('the whole pattern in the minutes given, its busiest second at 40 requests/s of all patterns', () => {
-    const standard = liveRunPlan(1200, 34);
+  test('the whole pattern in the minutes given, its busiest second at the peak given, for all patterns', () => {
+    const standard = liveRunPlan(1200, 34, 40);
     assert.equal(standard.minutes, 10);
     assert.equal(standard.speed, 2);
     assert.equal(standard.hpaStabilizationSeconds, 150);
-    const short = liveRunPlan(1200, 34, 1);
+    const short = liveRunPlan(1200, 34, 40, 1);
     assert.equal(short.speed, 20);
     assert.equal(short.hpaStabilizationSeconds, 15);
     for (const plan of [standard, short]) {
@@ -159,7 +159,12 @@ describe('how a pattern is played live', () => {
       // Real rate = factor × load × speed: 34 trace requests/s go out at 40 requests/s at any speed.
       assert.ok(Math.abs(plan.scale.factor * 34 * plan.speed - 40) < 1e-9);
     }
-    assert.throws(() => liveRunPlan(1200, 34, 0), /minutes must be > 0/);
+    assert.throws(() => liveRunPlan(1200, 34, 40, 0), /minutes must be > 0/);
+    assert.throws(() => liveRunPlan(1200, 34, 0), /peakRps must be > 0, got 0/);
+    // One factor for every pattern: at 10 requests/s the same plan is a quarter as loud.
+    const quieter = liveRunPlan(1200, 34, 10);
+    assert.ok('factor' in quieter.scale && 'factor' in standard.scale);
+    assert.ok(Math.abs(quieter.scale.factor * 4 - standard.scale.factor) < 1e-12);
   });
 
   test("the replay as the simulator's pattern: requests per real second after 120 s without load", () => {
