@@ -26,6 +26,7 @@ const UNIT = [
   'optimizer/decision',
   'optimizer/exactness',
   'optimizer/fleet',
+  'kube/rolloutPlan',
   'optimizer/queueing',
   'profiling/rateSearch',
   'report/',

@@ -1,6 +1,7 @@
-import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { KubernetesActuatorSpec } from '../model/adaptInput.js';
 import type { ShapeResources, StageConfig } from '../model/config.js';
+import type { Surge } from './rolloutPlan.js';
 
 /** How ipa finds and marks the Deployments it manages. */
 export const LABELS = { pipeline: 'ipa.io/pipeline', stage: 'ipa.io/stage', nodeKind: 'ipa.io/node-kind' } as const;
@@ -107,4 +108,31 @@ export function rolloutReady(deployment: V1Deployment): { ready: number; wanted:
   const available = status.availableReplicas ?? 0;
   const ready = Math.min(updated, available);
   return { ready, wanted, done: observed && updated >= wanted && available >= wanted && (status.replicas ?? 0) <= wanted };
+}
+
+/**
+ * The Deployment rolling with `surge`, or as it is when there is none. A Deployment the user set
+ * to `Recreate` is left so: they chose its downtime over running two versions.
+ */
+export function withSurge(deployment: V1Deployment, surge: Surge | undefined): V1Deployment {
+  if (!surge || !deployment.spec || deployment.spec.strategy?.type === 'Recreate') return deployment;
+  const next = structuredClone(deployment);
+  (next.spec as NonNullable<V1Deployment['spec']>).strategy = { type: 'RollingUpdate', rollingUpdate: { ...surge } };
+  return next;
+}
+
+const REVISION = 'deployment.kubernetes.io/revision';
+
+/**
+ * Available pods of the Deployment's current template: those of its ReplicaSet of the current
+ * revision. 0 until the controller has seen the latest spec, whose revision is not yet known.
+ */
+export function newPodsAvailable(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): number {
+  if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return 0;
+  const revision = deployment.metadata?.annotations?.[REVISION];
+  const uid = deployment.metadata?.uid;
+  const current = replicaSets.find(
+    (rs) => rs.metadata?.annotations?.[REVISION] === revision && rs.metadata?.ownerReferences?.some((o) => o.uid === uid),
+  );
+  return current?.status?.availableReplicas ?? 0;
 }

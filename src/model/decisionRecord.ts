@@ -43,6 +43,8 @@ export interface ApplyOutcome {
   stages?: StageReadiness[];
   /** From the apply's start to the replicas it started serving, ms, where the actuator measures it (local). */
   servingMs?: number;
+  /** The rolling-update surge each replaced stage rolled with, where the actuator chose one (kubernetes). */
+  rollouts?: { stage: string; maxSurge: number; maxUnavailable: number }[];
 }
 
 /**

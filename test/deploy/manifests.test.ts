@@ -15,6 +15,7 @@ import { deployDir, kustomizationDirs, renderComposed, renderKustomization } fro
 const BASE = join(deployDir, 'base');
 const RBAC_TEMPLATE = join(deployDir, 'rbac', 'template');
 const RBAC_EXAMPLE = join(deployDir, 'rbac', 'ipa-pipelines');
+const RBAC_CLUSTER = join(deployDir, 'rbac', 'cluster');
 const EXAMPLE = join(deployDir, 'examples', 'video');
 const OVERLAY = join(deployDir, 'overlays', 'local');
 const GPU = join(deployDir, 'components', 'gpu-worker');
@@ -26,6 +27,9 @@ const EXPECTED_RULES = [
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
 ];
+
+/** The one cluster-scoped grant: read the nodes, for the room a rollout has. */
+const EXPECTED_CLUSTER_RULES = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }];
 
 const WORKER_ENV = [
   'TEMPORAL_ADDRESS',
@@ -60,12 +64,20 @@ const sortedRules = (rules: any[]) =>
     }))
     .sort((a, b) => a.resources.join().localeCompare(b.resources.join()));
 
-/** What must hold in any render: ipa never asks for cluster scope or Secrets, Deployments are complete. */
+/**
+ * What must hold in any render: ipa never asks for Secrets, its only cluster-scoped grant is
+ * reading nodes, Deployments are complete.
+ */
 function checkInvariants(where: string, objects: KubernetesObject[]): void {
-  for (const o of objects) {
-    assert.ok(!['ClusterRole', 'ClusterRoleBinding', 'Secret'].includes(o.kind ?? ''), `${where}: renders ${id(o)}`);
+  for (const o of objects) assert.notEqual(o.kind, 'Secret', `${where}: renders ${id(o)}`);
+  for (const role of ofKind(objects, 'ClusterRole')) {
+    assert.deepEqual(
+      sortedRules(role.rules),
+      sortedRules(EXPECTED_CLUSTER_RULES).map((r) => ({ ...r, extra: ['apiGroups', 'resources', 'verbs'] })),
+      `${where}: ${id(role)} grants only reading nodes`,
+    );
   }
-  for (const role of ofKind(objects, 'Role')) {
+  for (const role of [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')]) {
     for (const rule of role.rules ?? []) {
       const resources: string[] = rule.resources ?? [];
       assert.ok(!resources.includes('secrets') && !resources.includes('*'), `${where}: ${id(role)} reaches ${resources.join(', ')}`);
@@ -105,10 +117,18 @@ describe('deploy/ manifests', () => {
     [base = [], overlay = [], example = [], rbac = []] = rendered;
   });
 
-  it('renders every kustomization under deploy/ (components on top of the base) without ClusterRoles or Secrets', async () => {
+  it('renders every kustomization under deploy/ (components on top of the base) without Secrets, and no cluster grant but reading nodes', async () => {
     const dirs = await kustomizationDirs();
     const names = dirs.map((d) => relative(deployDir, d.dir));
-    for (const expected of ['base', 'rbac/template', 'rbac/ipa-pipelines', 'examples/video', 'overlays/local', 'components/gpu-worker']) {
+    for (const expected of [
+      'base',
+      'rbac/template',
+      'rbac/ipa-pipelines',
+      'rbac/cluster',
+      'examples/video',
+      'overlays/local',
+      'components/gpu-worker',
+    ]) {
       assert.ok(names.includes(expected), `deploy/${expected} has no kustomization.yaml (found ${names.join(', ')})`);
     }
     for (const { dir, kind } of dirs) {
@@ -141,6 +161,23 @@ describe('deploy/ manifests', () => {
       const bindings = ofKind(objects, 'RoleBinding');
       assert.deepEqual(bindings.map(id), ['RoleBinding/ipa-pipelines/ipa-worker']);
       assert.deepEqual({ ...bindings[0].roleRef }, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ipa-worker' });
+      assert.deepEqual(
+        bindings[0].subjects.map((s: any) => ({ ...s })),
+        [{ kind: 'ServiceAccount', name: 'ipa-worker', namespace: 'ipa-system' }],
+      );
+    }
+  });
+
+  it('grants the worker, cluster-wide, only get/list/watch on nodes, bound to its ServiceAccount, in rbac/cluster and the overlay', async () => {
+    for (const objects of [await renderKustomization(RBAC_CLUSTER), overlay]) {
+      const roles = ofKind(objects, 'ClusterRole');
+      assert.deepEqual(roles.map(id), ['ClusterRole/ipa-worker-nodes']);
+      const bindings = ofKind(objects, 'ClusterRoleBinding');
+      assert.deepEqual(bindings.map(id), ['ClusterRoleBinding/ipa-worker-nodes']);
+      assert.deepEqual(
+        { ...bindings[0].roleRef },
+        { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ipa-worker-nodes' },
+      );
       assert.deepEqual(
         bindings[0].subjects.map((s: any) => ({ ...s })),
         [{ kind: 'ServiceAccount', name: 'ipa-worker', namespace: 'ipa-system' }],

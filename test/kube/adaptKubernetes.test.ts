@@ -76,7 +76,13 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
   });
 
   it('passes server-side dry-run apply for every manifest in deploy/', async () => {
-    for (const dir of ['deploy/overlays/local', 'deploy/base', 'deploy/examples/video', 'deploy/rbac/ipa-pipelines']) {
+    for (const dir of [
+      'deploy/overlays/local',
+      'deploy/base',
+      'deploy/examples/video',
+      'deploy/rbac/ipa-pipelines',
+      'deploy/rbac/cluster',
+    ]) {
       for (const o of (await renderKustomization(dir)) as Manifest[]) {
         await assert.doesNotReject(
           admin.objects.patch(o, undefined, 'All', 'ipa-test', true, PatchStrategy.ServerSideApply),
@@ -86,7 +92,7 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     }
   });
 
-  it('lets the worker ServiceAccount patch pipeline Deployments, and nothing else', async () => {
+  it('lets the worker ServiceAccount patch pipeline Deployments and read nodes, and nothing else', async () => {
     const apps = worker.makeApiClient(AppsV1Api);
     const core = worker.makeApiClient(CoreV1Api);
     const forbidden = (err: { code?: number }) => err.code === 403;
@@ -104,7 +110,18 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     await assert.rejects(core.listNamespacedSecret({ namespace: NAMESPACE }), forbidden, 'no Secrets');
     await assert.rejects(core.listNamespacedSecret({ namespace: 'ipa-system' }), forbidden, 'no Secrets of its own namespace either');
     await assert.rejects(apps.listNamespacedDeployment({ namespace: 'default' }), forbidden, 'no other namespace');
-    await assert.rejects(core.listNode(), forbidden, 'no cluster scope');
+    // Cluster-wide it reads nodes, for the room a rollout has, and nothing more.
+    assert.ok((await core.listNode()).items.length > 0, 'nodes readable');
+    await assert.rejects(
+      core.patchNode(
+        { name: (await core.listNode()).items[0]?.metadata?.name as string, body: { metadata: { labels: { x: 'y' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+      forbidden,
+      'nodes read-only',
+    );
+    await assert.rejects(core.listPodForAllNamespaces(), forbidden, 'no pods of other namespaces');
+    await assert.rejects(core.listNamespace(), forbidden, 'nothing else cluster-scoped');
   });
 
   it('adapts the Deployments to a load step-up and to a tighter SLA', async () => {

@@ -21,6 +21,15 @@ const config = (detect: [string, string, number, number], classify: [string, str
   ],
 });
 
+/** The apply request of a decision for the two stages (variant, shape, batch, replicas each). */
+const decision = (decisionId: string, detect: [string, string, number, number], classify: [string, string, number, number]) => ({
+  decisionId,
+  pipeline: 'video',
+  config: config(detect, classify),
+  shapes: SHAPES,
+  maxBatchWaitMs: 200,
+});
+
 /** Applies rendered objects with the admin client: the example pipeline as a platform team would. */
 async function createAll(kc: KubeConfig, objects: { kind: string; metadata: { name: string; namespace?: string } }[]): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
@@ -45,7 +54,7 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     apps = kc.makeApiClient(AppsV1Api);
     core = kc.makeApiClient(CoreV1Api);
     await createAll(kc, (await renderKustomization('deploy/examples/video')) as never);
-    actuator = new KubernetesActuator(kubernetes, apps);
+    actuator = new KubernetesActuator(kubernetes, apps, core);
   });
 
   after(async () => {
@@ -152,7 +161,7 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
       },
     });
     const decided = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet18', 'cpu-1', 1, 2]);
-    const outcome = await new KubernetesActuator(kubernetes, racing).apply({
+    const outcome = await new KubernetesActuator(kubernetes, racing, core).apply({
       decisionId: 'video#2',
       pipeline: 'video',
       config: decided,
@@ -194,5 +203,107 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     };
     delete saved.status;
     await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: saved });
+  });
+});
+
+describe('Kubernetes actuator on a cluster with one free GPU (kwok)', () => {
+  let plane: ControlPlane;
+  let apps: AppsV1Api;
+  let core: CoreV1Api;
+  /** Every Deployment the actuator wrote, as the API server returned it. */
+  const writes: V1Deployment[] = [];
+
+  before(async () => {
+    plane = await startControlPlane({
+      nodes: [
+        { name: 'ipa-cpu-0', kind: 'cpu', cpu: '16', memory: '64Gi' },
+        { name: 'ipa-gpu-0', kind: 'gpu', cpu: '32', memory: '128Gi', gpus: 1 },
+      ],
+    });
+    const kc = plane.kubeConfig();
+    apps = kc.makeApiClient(AppsV1Api);
+    core = kc.makeApiClient(CoreV1Api);
+    await createAll(kc, (await renderKustomization('deploy/examples/video')) as never);
+  });
+
+  after(async () => {
+    await plane?.stop();
+  });
+
+  it('moves classify from 9 CPU pods to 1 GPU pod in the time of the rollout, never surging past the GPU that fits', async (t) => {
+    const recording = new Proxy(apps, {
+      get(target, key, receiver) {
+        if (key === 'patchNamespacedDeployment') {
+          return async (...args: Parameters<AppsV1Api['patchNamespacedDeployment']>) => {
+            const written = await target.patchNamespacedDeployment(...args);
+            writes.push(written);
+            return written;
+          };
+        }
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const actuator = new KubernetesActuator(kubernetes, recording, core);
+    const wide = await actuator.apply(decision('video#1', ['fasterrcnn_resnet50_fpn_v2', 'cpu-1', 1, 1], ['resnet50', 'cpu-1', 1, 9]));
+    assert.equal(wide.status, 'applied', wide.detail);
+    assert.deepEqual(wide.stages?.[1], { stage: 'classify', ready: 9, wanted: 9 });
+
+    writes.length = 0;
+    const startedAt = Date.now();
+    const narrow = await actuator.apply(decision('video#2', ['fasterrcnn_resnet50_fpn_v2', 'cpu-1', 1, 1], ['resnet50', 'gpu-h200', 4, 1]));
+    t.diagnostic(
+      `9 CPU pods to 1 GPU pod: ${Date.now() - startedAt} ms (rollout timeout ${kubernetes.rolloutTimeoutSeconds} s): ${narrow.detail}`,
+    );
+    assert.equal(narrow.status, 'applied', narrow.detail);
+    // Growing first would have asked for 9 GPU pods and waited out the timeout with 8 pending.
+    assert.deepEqual(narrow.stages?.[1], { stage: 'classify', ready: 1, wanted: 1 }, narrow.detail);
+    assert.doesNotMatch(narrow.detail, /not all ready after/);
+    assert.deepEqual(narrow.rollouts, [{ stage: 'classify', maxSurge: 1, maxUnavailable: 0 }]);
+    assert.match(
+      narrow.detail,
+      /classify: room for 1 pod of the new shape beside the 9 running, so rolled with maxSurge 1, maxUnavailable 0/,
+    );
+    const gpuWrites = writes.filter(
+      (d) => d.metadata?.name === 'video-classify' && d.spec?.template.spec?.nodeSelector?.[LABELS.nodeKind] === 'gpu',
+    );
+    assert.ok(gpuWrites.length >= 2, 'a first write that rolls, and the final one');
+    for (const d of gpuWrites) {
+      assert.equal(d.spec?.strategy?.rollingUpdate?.maxSurge, 1, 'new GPU pods beside the old: the one that fits');
+      assert.equal(d.spec?.strategy?.rollingUpdate?.maxUnavailable, 0, 'no CPU pod goes before its replacement serves');
+      assert.ok((d.spec?.replicas ?? 0) <= 9);
+    }
+    assert.equal(gpuWrites.at(-1)?.spec?.replicas, 1);
+    const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABELS.pipeline}=video,${LABELS.stage}=classify` });
+    assert.ok(
+      await waitUntilAsync(async () => {
+        const list = await core.listNamespacedPod({
+          namespace: NAMESPACE,
+          labelSelector: `${LABELS.pipeline}=video,${LABELS.stage}=classify`,
+        });
+        const live = list.items.filter((p) => !p.metadata?.deletionTimestamp);
+        return live.length === 1 && live[0]?.spec?.nodeName === 'ipa-gpu-0' && live[0]?.status?.phase === 'Running';
+      }, 60_000),
+      `one classify pod, on the GPU node (${pods.items.length} pods)`,
+    );
+  });
+
+  it('refuses a decision with more GPU pods than the nodes can ever hold only when not one fits, and caps the rest', async () => {
+    const actuator = new KubernetesActuator(kubernetes, apps, core);
+    // detect to the GPU too: the one GPU is classify's, so not one detect pod fits.
+    await assert.rejects(
+      actuator.apply(decision('video#3', ['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 1], ['resnet50', 'gpu-h200', 4, 1])),
+      (err: Error & { retryable?: boolean }) => {
+        assert.match(err.message, /the decision does not fit the cluster: detect: not one pod of 4 cores and 1 GPU fits on the gpu nodes/);
+        assert.equal(err.retryable, false);
+        return true;
+      },
+    );
+    const detect = await apps.readNamespacedDeployment({ name: 'video-detect', namespace: NAMESPACE });
+    assert.equal(detect.spec?.template.spec?.nodeSelector?.[LABELS.nodeKind], 'cpu', 'nothing written');
+    // classify asks for 3 GPU pods: the 1 it has is all there is.
+    const capped = await actuator.apply(decision('video#4', ['fasterrcnn_resnet50_fpn_v2', 'cpu-1', 1, 1], ['resnet50', 'gpu-h200', 4, 3]));
+    assert.equal(capped.status, 'applied', capped.detail);
+    assert.match(capped.detail, /classify: 1 of 3 replicas fit on the gpu nodes/);
+    assert.equal((await apps.readNamespacedDeployment({ name: 'video-classify', namespace: NAMESPACE })).spec?.replicas, 1);
   });
 });
