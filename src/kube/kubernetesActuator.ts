@@ -33,8 +33,9 @@ interface Located {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sameSpec = (a: V1Deployment, b: V1Deployment) =>
-  JSON.stringify(a.spec) === JSON.stringify(b.spec) && JSON.stringify(a.metadata?.annotations) === JSON.stringify(b.metadata?.annotations);
+/** Whether `change` leaves the Deployment as it is: no merge patch, whatever order the API server's keys come in. */
+const unchangedBy = (deployment: V1Deployment, change: (d: V1Deployment) => V1Deployment) =>
+  mergePatch(deployment, change(deployment)) === undefined;
 
 /**
  * Puts decisions on the stage Deployments of a pipeline: found by labels, only in the namespaces
@@ -93,7 +94,7 @@ export class KubernetesActuator implements Actuator {
     });
     const at = (i: number) => located.get((stages[i] as Config['stages'][number]).stage) as Located;
 
-    if (targets.every((t, i) => sameSpec(withStage(at(i).deployment, t, this.spec), at(i).deployment))) {
+    if (targets.every((t, i) => unchangedBy(at(i).deployment, (d) => withStage(d, t, this.spec)))) {
       return { actuator: 'kubernetes', status: 'unchanged', detail: `decision ${request.decisionId} is already in place` };
     }
     const rollouts = targets.map((target, i): StageRollout => {
@@ -208,7 +209,6 @@ export class KubernetesActuator implements Actuator {
       const latest = await this.api.readNamespacedDeployment({ namespace, name }).catch((err) => {
         throw classify(err, `reading Deployment ${namespace}/${name}`);
       });
-      // The patch, not a string compare, says whether anything changed: the API server's key order need not be ours.
       const patch = mergePatch(latest, change(latest)) as { metadata?: Record<string, unknown> } | undefined;
       if (patch === undefined) {
         target.deployment = latest;
