@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { observePrometheus } from '../observe/prometheus.js';
 import { startPrometheusServer } from '../tooling/prometheusServer.js';
 import { type LiveServer, pipelineDir, processRef, writeServer } from './liveState.js';
 
@@ -17,19 +19,40 @@ export interface LivePrometheusOptions {
   stateDir?: string;
   /** The gateway's base URL; its `/metrics` is scraped every second. */
   gatewayUrl: string;
-  /** Longest wait for `/-/ready` (default 60 s). */
+  /** Longest wait for `/-/ready`, and again for the gateway's first load points (default 60 s each). */
   readyTimeoutMs?: number;
+}
+
+/**
+ * Waits until the loop's observe query answers: irate needs two scrapes of the gateway, and a loop
+ * started before them would skip its first step ("no series"), leaving the first replicas to
+ * whatever load comes.
+ */
+async function untilObservable(url: string, pipeline: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const points = await observePrometheus({ url, query: GATEWAY_LOAD_QUERY, pipeline, endMs: Date.now(), seconds: 5 }).catch(
+      (err: Error) => err,
+    );
+    if (Array.isArray(points) && points.length > 0) return;
+    if (Date.now() > deadline) {
+      const why = points instanceof Error ? points.message : 'no points';
+      throw new Error(`Prometheus at ${url} has no load of the gateway within ${timeoutMs} ms: ${why}`);
+    }
+    await sleep(250);
+  }
 }
 
 /**
  * Starts the Prometheus of a live pipeline, detached (it outlives `ipa live up`), on a free
  * loopback port, with its config, TSDB and log in the pipeline's folder, scraping the gateway as
- * job `ipa-gateway` every second; resolves once it is ready and recorded as `prometheus.json`.
- * A Prometheus that does not get ready is stopped before this throws.
+ * job `ipa-gateway` every second; resolves once the loop's observe query answers and the server
+ * is recorded as `prometheus.json`. A Prometheus that does not get there is stopped before this throws.
  */
 export async function startLivePrometheus(options: LivePrometheusOptions): Promise<LiveServer> {
   const dir = pipelineDir(options.pipeline, options.stateDir);
   const logFile = join(dir, 'prometheus.log');
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
   try {
     const { url, group } = await startPrometheusServer({
       dir,
@@ -39,7 +62,11 @@ export async function startLivePrometheus(options: LivePrometheusOptions): Promi
       retention: '7d',
       logFile,
       outlive: true,
-      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      readyTimeoutMs: timeoutMs,
+    });
+    await untilObservable(url, options.pipeline, timeoutMs).catch(async (error: Error) => {
+      await group.stop(5_000).catch(() => undefined);
+      throw error;
     });
     const server: LiveServer = { url, process: await processRef(group.pgid), startedAt: new Date().toISOString(), logFile };
     await writeServer(options.pipeline, 'prometheus', server, options.stateDir);

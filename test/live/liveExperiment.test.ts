@@ -55,7 +55,8 @@ const FIGURES = ['violationsPct', 'p99Ms', 'coreSeconds', 'meanPas'] as const;
 
 /** The configs the loop ran, from its decisions (the first one the config the policy starts with). */
 const configsOf = (decisions: LiveDecision[]) => decisions.flatMap((d) => (d.config ? [d.config] : []));
-const changed = (decisions: LiveDecision[]) => decisions.some((d) => d.outcome === 'applied' || d.outcome === 'fallback');
+/** A change during the replay (t ≥ 0): the first step, on the idle pipeline, does not count. */
+const changedUnderLoad = (decisions: LiveDecision[]) => decisions.some((d) => d.t >= 0 && (d.outcome === 'applied' || d.outcome === 'fallback'));
 
 describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, () => {
   let env: TestWorkflowEnvironment;
@@ -124,9 +125,7 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
     for (const policy of LOOP_POLICIES)
       assert.ok(decisionsOf(policy).length >= 3, `${policy}: the loop kept deciding during the replay\n${describeDecisions(policy)}`);
     for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'hpa'] as const) {
-      const run = series.runs.find((r) => r.result.policy === policy);
-      const cores = new Set(run?.perSecond.cores);
-      assert.ok(changed(decisionsOf(policy)) || cores.size > 1, `${policy} changed its config\n${describeDecisions(policy)}`);
+      assert.ok(changedUnderLoad(decisionsOf(policy)), `${policy} changed its config under load\n${describeDecisions(policy)}`);
     }
     const staticConfigs = configsOf(decisionsOf('static'));
     assert.ok(
