@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { KubernetesActuator } from '../../src/kube/kubernetesActuator.js';
 import { ANNOTATIONS, LABELS } from '../../src/kube/stageDeployment.js';
 import { parseAdaptInput } from '../../src/model/adaptInput.js';
@@ -177,6 +177,43 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     const after = await read('video-classify', 'elsewhere');
     assert.equal(after.metadata?.generation, outsiderGeneration, 'the other namespace is untouched');
     assert.equal(after.metadata?.annotations?.[ANNOTATIONS.decision], undefined);
+  });
+
+  it('without leave to read nodes (403) grows first, as before it knew them, and says so', async () => {
+    // A ServiceAccount with no role at all: the actuator reads the room with it, and writes with the admin.
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'no-nodes' } } });
+    const token = await core.createNamespacedServiceAccountToken({
+      name: 'no-nodes',
+      namespace: 'default',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'test', server: plane.server, caData: Buffer.from(plane.caPem).toString('base64') }],
+      users: [{ name: 'no-nodes', token: token.status?.token as string }],
+      contexts: [{ name: 'no-nodes', cluster: 'test', user: 'no-nodes' }],
+      currentContext: 'no-nodes',
+    });
+    const blind = kc.makeApiClient(CoreV1Api);
+    await assert.rejects(blind.listNode(), (err: { code?: number }) => err.code === 403, 'the ServiceAccount may not read nodes');
+
+    const outcome = await new KubernetesActuator(kubernetes, apps, blind).apply({
+      decisionId: 'video#2b',
+      pipeline: 'video',
+      config: config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-1', 1, 2]),
+      shapes: SHAPES,
+      maxBatchWaitMs: 200,
+    });
+    assert.equal(outcome.status, 'applied', outcome.detail);
+    assert.match(outcome.detail, /capacity unknown, grew first \(.*403/);
+    assert.equal(outcome.rollouts, undefined, 'no surge planned without the room');
+    const classify = await read('video-classify');
+    assert.equal(env(classify, 'MODEL_VARIANT'), 'resnet50');
+    assert.equal(classify.spec?.replicas, 2);
+    assert.deepEqual(outcome.stages, [
+      { stage: 'detect', ready: 2, wanted: 2 },
+      { stage: 'classify', ready: 2, wanted: 2 },
+    ]);
   });
 
   it('reports a deleted stage Deployment as an error no retry mends', async () => {

@@ -56,7 +56,8 @@ const FIGURES = ['violationsPct', 'p99Ms', 'coreSeconds', 'meanPas'] as const;
 /** The configs the loop ran, from its decisions (the first one the config the policy starts with). */
 const configsOf = (decisions: LiveDecision[]) => decisions.flatMap((d) => (d.config ? [d.config] : []));
 /** A change during the replay (t ≥ 0): the first step, on the idle pipeline, does not count. */
-const changedUnderLoad = (decisions: LiveDecision[]) => decisions.some((d) => d.t >= 0 && (d.outcome === 'applied' || d.outcome === 'fallback'));
+const changedUnderLoad = (decisions: LiveDecision[]) =>
+  decisions.some((d) => d.t >= 0 && (d.outcome === 'applied' || d.outcome === 'fallback'));
 
 describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, () => {
   let env: TestWorkflowEnvironment;
