@@ -65,14 +65,14 @@ export function initialState(pipeline: PreparedPipeline, startedAtMs: number): L
   };
 }
 
-/** The state after a step: its record kept (the last `keep`), counted, and its config running if it applied one. */
+/** The state after a step: its record kept (the last `keep`), counted, and its config running if it applied one (as far as it fit). */
 export function afterStep(state: LoopState, record: DecisionRecord, freshWindow: number[] | undefined, keep: number): LoopState {
   const c = state.counters;
   const changed = record.outcome === 'applied' || record.outcome === 'fallback';
   return {
     ...state,
     step: record.step,
-    ...(changed && record.config ? { current: record.config } : {}),
+    ...(changed && record.config ? { current: record.apply?.config ?? record.config } : {}),
     ...(freshWindow ? { lastWindow: freshWindow } : {}),
     recent: [...state.recent, record].slice(-keep),
     counters: {

@@ -137,6 +137,7 @@ export class KubernetesActuator implements Actuator {
     const pending = stagesReady.filter((r) => r.ready < r.wanted);
     const summary = stagesReady.map((r) => `${r.stage} ${r.ready}/${r.wanted} ready`).join(', ');
     const surges = steps.flatMap((step) => (step.grow?.surge ? [{ stage: step.stage, ...step.grow.surge }] : []));
+    const capped = steps.some((step, i) => step.replicas < (stages[i] as Config['stages'][number]).replicas);
     return {
       actuator: 'kubernetes',
       status: 'applied',
@@ -145,6 +146,7 @@ export class KubernetesActuator implements Actuator {
       ),
       stages: stagesReady,
       ...(surges.length > 0 ? { rollouts: surges } : {}),
+      ...(capped ? { config: { stages: stages.map((s, i) => ({ ...s, replicas: (steps[i] as RolloutStep).replicas })) } } : {}),
     };
   }
 

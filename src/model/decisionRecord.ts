@@ -45,6 +45,12 @@ export interface ApplyOutcome {
   servingMs?: number;
   /** The rolling-update surge each replaced stage rolled with, where the actuator chose one (kubernetes). */
   rollouts?: { stage: string; maxSurge: number; maxUnavailable: number }[];
+  /**
+   * What runs when it is less than the decision: replicas capped to what the nodes hold
+   * (kubernetes). The loop keeps it as the running config, so a later step asks again for the
+   * rest, and gets it once there is room.
+   */
+  config?: Config;
 }
 
 /**

@@ -160,6 +160,25 @@ describe('one adaptation step', () => {
     assert.deepEqual(afterStep(first, restored, w.fresh, 50).current, first.current);
   });
 
+  it('keeps what ran when the actuator capped the replicas to the room, so the next step asks for the rest', () => {
+    const decided = recommendAt(state, 30);
+    assert.ok(decided.ok);
+    const wanted = decided.value.config;
+    assert.ok(
+      wanted.stages.some((s) => s.replicas > 1),
+      'a decision with more than one replica somewhere',
+    );
+    const ran: Config = { stages: wanted.stages.map((s) => ({ ...s, replicas: 1 })) };
+    const capped = { actuator: 'kubernetes', status: 'applied' as const, detail: 'capped to the nodes', config: ran };
+    const { record, next } = stepOf(state, observation, () => decided, { ok: true, value: capped });
+    assert.equal(record.outcome, 'applied');
+    assert.deepEqual(record.config, wanted, 'the record keeps the decision');
+    assert.deepEqual(next.current, ran, 'the loop believes what runs');
+    const again = recommendAt(next, 30);
+    assert.ok(again.ok && again.value.changed, 'the same decision is a change from what runs: it is asked for again');
+    assert.deepEqual(again.value.config, wanted);
+  });
+
   it('reuses the last good window with the max forecaster when observing fails', () => {
     const first = stepOf(state, observation, () => recommendAt(state, 30)).next;
     const header = headerOf(first);

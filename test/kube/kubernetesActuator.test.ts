@@ -296,6 +296,7 @@ describe('Kubernetes actuator on a cluster with one free GPU (kwok)', () => {
     assert.deepEqual(narrow.stages?.[1], { stage: 'classify', ready: 1, wanted: 1 }, narrow.detail);
     assert.doesNotMatch(narrow.detail, /not all ready after/);
     assert.deepEqual(narrow.rollouts, [{ stage: 'classify', maxSurge: 1, maxUnavailable: 0 }]);
+    assert.equal(narrow.config, undefined, 'all of the decision runs');
     assert.match(
       narrow.detail,
       /classify: room for 1 pod of the new shape beside the 9 running, so rolled with maxSurge 1, maxUnavailable 0/,
@@ -342,5 +343,13 @@ describe('Kubernetes actuator on a cluster with one free GPU (kwok)', () => {
     assert.equal(capped.status, 'applied', capped.detail);
     assert.match(capped.detail, /classify: 1 of 3 replicas fit on the gpu nodes/);
     assert.equal((await apps.readNamespacedDeployment({ name: 'video-classify', namespace: NAMESPACE })).spec?.replicas, 1);
+    assert.deepEqual(
+      capped.config?.stages.map((s) => [s.stage, s.shape, s.replicas]),
+      [
+        ['detect', 'cpu-1', 1],
+        ['classify', 'gpu-h200', 1],
+      ],
+      'what runs, for the loop to keep',
+    );
   });
 });
