@@ -55,9 +55,14 @@ const FIGURES = ['violationsPct', 'p99Ms', 'coreSeconds', 'meanPas'] as const;
 
 /** The configs the loop ran, from its decisions (the first one the config the policy starts with). */
 const configsOf = (decisions: LiveDecision[]) => decisions.flatMap((d) => (d.config ? [d.config] : []));
-/** A change during the replay (t ≥ 0): the first step, on the idle pipeline, does not count. */
-const changedUnderLoad = (decisions: LiveDecision[]) =>
-  decisions.some((d) => d.t >= 0 && (d.outcome === 'applied' || d.outcome === 'fallback'));
+/**
+ * The loop saw the load from its first step (a first step skipped for 'no series' once left ipa on
+ * its first replicas all run) and its forecasts moved with the replay (t ≥ 0). Whether the config
+ * changed is the policy's business: at 9–11 requests/s fa2-low's variants or hpa's one replica may
+ * well be enough all along.
+ */
+const followedLoad = (decisions: LiveDecision[]) =>
+  decisions.every((d) => d.outcome !== 'skipped') && new Set(decisions.filter((d) => d.t >= 0).map((d) => d.provisioned)).size >= 2;
 
 describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, () => {
   let env: TestWorkflowEnvironment;
@@ -125,9 +130,8 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
     // first step, before the replay, and two during it show that it kept deciding.
     for (const policy of LOOP_POLICIES)
       assert.ok(decisionsOf(policy).length >= 3, `${policy}: the loop kept deciding during the replay\n${describeDecisions(policy)}`);
-    for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'hpa'] as const) {
-      assert.ok(changedUnderLoad(decisionsOf(policy)), `${policy} changed its config under load\n${describeDecisions(policy)}`);
-    }
+    for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'hpa'] as const)
+      assert.ok(followedLoad(decisionsOf(policy)), `${policy}: the loop followed the load during the replay\n${describeDecisions(policy)}`);
     const staticConfigs = configsOf(decisionsOf('static'));
     assert.ok(
       staticConfigs.every((c) => sameConfig(c, staticConfigs[0])),
