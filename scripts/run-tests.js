@@ -28,6 +28,7 @@ const UNIT = [
   'optimizer/fleet',
   'kube/rolloutPlan',
   'optimizer/queueing',
+  'optimizer/referenceModel',
   'profiling/rateSearch',
   'report/',
   'simulator/arrivals',

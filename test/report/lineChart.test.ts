@@ -227,27 +227,54 @@ describe('renderLineChart', () => {
     assert.ok(Math.max(...gaps) - Math.min(...gaps) <= 1, `gridline gaps ${gaps.join(',')}`);
   });
 
-  it('survives awkward data', () => {
-    const cases: Array<[string, Partial<LineChart>]> = [
-      ['no series', { series: [] }],
-      ['empty series', { series: [{ name: 'e', points: [] }] }],
-      ['one point', { series: [{ name: 'p', points: pairs(3, 4) }] }],
-      ['flat', { series: [{ name: 'f', points: pairs(0, 7, 1, 7, 2, 7) }] }],
-      ['all zero', { series: [{ name: 'z', points: pairs(0, 0, 0, 0) }] }],
-      ['negative', { series: [{ name: 'n', points: pairs(-5, -1e3, -1, -2e3) }] }],
-      ['huge range', { series: [{ name: 'h', points: pairs(-1e308, -1.7e308, 1e308, 1.7e308) }] }],
-      ['tiny range', { series: [{ name: 't', points: pairs(0, 1, 1e-300, 1 + 1e-15) }] }],
-      ['only NaN', { series: [{ name: 'x', points: pairs(Number.NaN, Number.NaN) }] }],
-      ['tiny image', { width: 1, height: 1, series: [{ name: 'a', points: pairs(0, 1, 1, 2) }] }],
-      ['many series', { series: Array.from({ length: 20 }, (_, i) => ({ name: `series ${i}`, points: pairs(0, i) })) }],
-    ];
-    for (const [name, overrides] of cases) {
+  it('draws awkward data where it belongs, or nothing', () => {
+    // Below the legend (its swatches sit on row 38) and above the x axis' labels: the plot.
+    const plotted = (overrides: Partial<LineChart>) => {
       const image = render(overrides);
-      assert.ok(image.width > 0 && image.height > 0, name);
+      const points: Array<[number, number]> = [];
+      for (let y = 40; y < image.height - 40; y++)
+        for (let x = 0; x < image.width; x++) if (same(image.rgb(x, y), FIRST)) points.push([x, y]);
+      const xs = points.map(([x]) => x);
+      const ys = points.map(([, y]) => y);
+      return { image, count: points.length, width: Math.max(...xs) - Math.min(...xs), rows: new Set(ys).size, points };
+    };
+    const series = (...values: number[]) => ({ series: [{ name: 's', points: pairs(...values) }] });
+    // Nothing to draw: no series pixel in the plot.
+    assert.equal(plotted({ series: [] }).count, 0, 'no series');
+    assert.equal(plotted({ series: [{ name: 'e', points: [] }] }).count, 0, 'an empty series');
+    assert.equal(plotted(series(Number.NaN, Number.NaN)).count, 0, 'a series of NaN only');
+    // A lone point: a dot, a few pixels wide. Two at the origin of an all-zero plot: at its corner,
+    // where the axes cover most of it, but drawn.
+    const dot = plotted(series(3, 4));
+    assert.ok(dot.count > 0 && dot.width >= 2 && dot.width <= 12, `one point: a dot, ${dot.width} px wide`);
+    assert.ok(plotted(series(0, 0, 0, 0)).count > 0, 'all zero: drawn');
+    // A flat series, or one whose range is below float resolution: a horizontal line across the plot.
+    for (const [name, values] of [
+      ['flat', [0, 7, 1, 7, 2, 7]],
+      ['tiny range', [0, 1, 1e-300, 1 + 1e-15]],
+    ] as const) {
+      const line = plotted(series(...values));
+      assert.ok(line.rows <= 3 && line.width > 600, `${name}: a horizontal line, ${line.rows} rows, ${line.width} px wide`);
     }
-    const single = render({ series: [{ name: 'p', points: pairs(3, 4) }] });
-    const [left, right] = horizontalExtent(single, FIRST, 40, single.height - 40);
-    assert.ok(right - left >= 2, 'a lone point is drawn as a visible dot');
+    // Falling and rising lines keep their direction, whatever the scale (y grows downwards).
+    const slope = (name: string, values: number[]) => {
+      const line = plotted(series(...values));
+      assert.ok(line.width > 600 && line.rows > 100, `${name}: a sloped line across the plot`);
+      const left = line.points.filter(([x]) => x < Math.min(...line.points.map(([px]) => px)) + 5).map(([, y]) => y);
+      const right = line.points.filter(([x]) => x > Math.max(...line.points.map(([px]) => px)) - 5).map(([, y]) => y);
+      return Math.min(...right) - Math.min(...left);
+    };
+    assert.ok(slope('negative', [-5, -1e3, -1, -2e3]) > 100, 'from −1,000 down to −2,000: the right end is lower');
+    assert.ok(slope('huge range', [-1e308, -1.7e308, 1e308, 1.7e308]) < -100, 'from −1.7e308 up to 1.7e308: the right end is higher');
+    // A 1×1 image has no room for anything but must not fail; many series take the palette's colours.
+    const tiny = render({ width: 1, height: 1, series: [{ name: 'a', points: pairs(0, 1, 1, 2) }] });
+    assert.deepEqual([tiny.width, tiny.height], [1, 1]);
+    const many = render({ series: Array.from({ length: 20 }, (_, i) => ({ name: `series ${i}`, points: pairs(0, i, 1, i) })) });
+    const used = (color: Rgb) => {
+      for (let y = 40; y < many.height - 40; y++) for (let x = 0; x < many.width; x++) if (same(many.rgb(x, y), color)) return true;
+      return false;
+    };
+    for (const color of SERIES_PALETTE) assert.ok(used(color), `palette colour ${color} draws a series`);
   });
 
   it('rejects bad sizes and series, naming the field and the value', () => {
