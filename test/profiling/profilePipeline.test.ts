@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,14 +31,29 @@ const testbedPipeline = join(pipelinesDir, 'testbed.json');
 /** Short probes keep the suite in minutes; the defaults (5 s probes, 5 steps) are for real profiles. */
 const quick = { probeSeconds: 1, warmupSeconds: 0.5, searchSteps: 3, reload: false } satisfies Partial<ProfilingRequestFields>;
 
-/** Model servers still running anywhere on the machine, found by the folder every testbed server starts in. */
+/**
+ * Marks the processes this test starts: its workers carry it in their environment and the model
+ * servers they start inherit it, even once re-parented, so other tests' servers on the machine
+ * never count.
+ */
+const MARK = { name: 'IPA_TEST_MARK', value: `profile-pipeline-${process.pid}` };
+
+/** This test's model servers still running: processes with the mark and an MLServer folder in their command line. */
 async function modelServerPids(): Promise<number[]> {
-  try {
-    const { stdout } = await exec('pgrep', ['-f', 'ipa-mlserver-']);
-    return stdout.split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const [cmdline, environ] = await Promise.all([
+        readFile(`/proc/${entry}/cmdline`, 'latin1'),
+        readFile(`/proc/${entry}/environ`, 'latin1'),
+      ]);
+      if (cmdline.includes('ipa-mlserver-') && environ.split('\0').includes(`${MARK.name}=${MARK.value}`)) pids.push(Number(entry));
+    } catch {
+      // Gone since the listing, or not ours to read.
+    }
   }
+  return pids.sort((a, b) => a - b);
 }
 
 function rowsOf(set: ProfileSet, variant: string, shape = 'cpu-1') {
@@ -58,7 +73,13 @@ describe('profiling workflows (real Temporal dev server, real MLServer testbed)'
   const startWorker = (queues: string) =>
     startInGroup(process.execPath, ['bin/ipa.js', 'worker', '--queues', queues, '--no-metrics'], {
       cwd: projectRoot,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', IPA_PROFILE_STORE: store },
+      env: {
+        ...process.env,
+        [MARK.name]: MARK.value,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: 'default',
+        IPA_PROFILE_STORE: store,
+      },
     });
 
   const profile = (request: ProfilingRequestFields, workflowId: string) =>
