@@ -2,9 +2,9 @@
  * Adaptation-loop benchmark. Run with `npm run bench:adapt`; it prints tables (stdout) and
  * progress (stderr) and never asserts on time.
  *
- * 1. One pipeline on a local dev server (SQLite): step latency from the timer's firing to the
- *    record's marker, read from the server's event timestamps, beside the
- *    same five activities called directly in process (the baseline: what durability costs).
+ * 1. One pipeline on a local dev server (SQLite): step latency, beside the same five activities
+ *    called directly in process (the baseline: what durability costs). Every "step" figure in
+ *    this file is one span (see stepClock); the server's event times are printed beside it.
  * 2. History size per 1,000 steps at the default 10 s interval, on the time-skipping test server:
  *    the figure the continue-as-new threshold (maxStepsPerRun) is chosen from.
  * 3. Fleets of 100, 500 and 1,000 concurrent loops (trace source, dry-run actuator, 10 s interval)
@@ -27,7 +27,7 @@ import { apply } from '../src/activities/apply.js';
 import { observe } from '../src/activities/observe.js';
 import { preparePipeline } from '../src/activities/preparePipeline.js';
 import { loadForecaster, recommend } from '../src/activities/recommend.js';
-import { record } from '../src/activities/record.js';
+import { record as recordActivity } from '../src/activities/record.js';
 import { configureLogger } from '../src/common/log.js';
 import { table } from '../src/common/table.js';
 import { configOf } from '../src/model/decision.js';
@@ -95,11 +95,35 @@ async function withDevServer<T>(body: (server: DevServer, client: Client, connec
   }
 }
 
-/** 1. One pipeline: step latency from the history's event times, and the in-process baseline. */
+/**
+ * The one span every table's "step" column measures: from the step's start (the decision's `at`,
+ * the workflow's clock when the timer's workflow task runs) to the worker calling the record
+ * activity with its DecisionRecord. `record` wraps the real activity to take it; `lags` are the
+ * gaps between a loop's timer steps beyond its interval.
+ */
+function stepClock(intervalMs: number) {
+  const latencies: { at: number; ms: number }[] = [];
+  const lags: { at: number; ms: number }[] = [];
+  const previous = new Map<string, number>();
+  const record = async (rec: DecisionRecord) => {
+    const now = Date.now();
+    const at = Date.parse(rec.at);
+    latencies.push({ at: now, ms: now - at });
+    const loop = rec.pipeline + rec.id.split('#')[0];
+    const before = previous.get(loop);
+    if (before !== undefined && rec.trigger === 'timer') lags.push({ at: now, ms: at - before - intervalMs });
+    previous.set(loop, at);
+    return recordActivity(rec);
+  };
+  return { latencies, lags, record };
+}
+
+/** 1. One pipeline: step latency (the step clock's span, and the server's event times), and the in-process baseline. */
 async function singlePipeline(): Promise<void> {
   progress(`single pipeline: ${SINGLE_STEPS} steps at a 1 s interval on a dev server`);
-  const stepsMs = await withDevServer(async (_server, client, connection) => {
-    const workers = await createWorkers(connection, 'default', ['adapt']);
+  const clock = stepClock(1000);
+  const serverStepsMs = await withDevServer(async (_server, client, connection) => {
+    const workers = await createWorkers(connection, 'default', ['adapt'], { activities: { record: clock.record as never } });
     let stop = () => {};
     const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
     const handle = await client.workflow.start(adaptPipeline, {
@@ -149,7 +173,7 @@ async function singlePipeline(): Promise<void> {
     const config = configOf(decision);
     await apply({ actuator: { kind: 'dry-run' }, request: { decisionId: `bench#${n}`, pipeline: 'video', config } });
     if (n > 0) direct.push(performance.now() - t0);
-    await record({
+    await recordActivity({
       id: `bench#${n}`,
       step: n,
       pipeline: 'video',
@@ -161,7 +185,9 @@ async function singlePipeline(): Promise<void> {
     });
   }
 
-  console.log(`\n## One pipeline: step latency (timer fired → record's marker written), ${stepsMs.length} steps\n`);
+  // The first step pays for loading TensorFlow.js and HiGHS.
+  const stepsMs = clock.latencies.slice(1).map((x) => x.ms);
+  console.log(`\n## One pipeline: step latency (step start → record called, as in the fleets), ${stepsMs.length} steps\n`);
   console.log(
     table(
       ['run', 'median ms', 'p99 ms', 'goal median ≤ 100 ms'],
@@ -171,6 +197,10 @@ async function singlePipeline(): Promise<void> {
         ['ratio (durable / in process)', f(median(stepsMs) / median(direct)), f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)), '-'],
       ],
     ),
+  );
+  console.log(
+    `\nThe same steps on the server's clock, timer fired → record's marker written (the span includes completing the workflow task): ` +
+      `median ${f(median(serverStepsMs))} ms, p99 ${f(percentile(serverStepsMs, 0.99))} ms.`,
   );
 }
 
@@ -235,19 +265,12 @@ async function historySize(): Promise<void> {
 async function fleet(n: number): Promise<string[]> {
   progress(`fleet of ${n}: starting`);
   return withDevServer(async (server, client, connection) => {
-    const latencies: { at: number; ms: number }[] = [];
-    const lags: { at: number; ms: number }[] = [];
-    const previous = new Map<string, number>();
+    const clock = stepClock(10_000);
+    const { latencies, lags } = clock;
     let decisionsSeen = 0;
-    const measured = async (rec: DecisionRecord) => {
-      const now = Date.now();
-      const at = Date.parse(rec.at);
-      latencies.push({ at: now, ms: now - at });
-      const before = previous.get(rec.pipeline + rec.id.split('#')[0]);
-      if (before !== undefined && rec.trigger === 'timer') lags.push({ at: now, ms: at - before - 10_000 });
-      previous.set(rec.pipeline + rec.id.split('#')[0], at);
+    const measured = (rec: DecisionRecord) => {
       decisionsSeen += 1;
-      return record(rec);
+      return clock.record(rec);
     };
     const workers = await createWorkers(connection, 'default', ['adapt'], {
       activities: { record: measured as never },
