@@ -89,11 +89,6 @@ function assertByHand(
   ] as const) {
     const got = options.map((o) => o.replicas);
     assert.deepEqual(got, counts, `the ${who} offers replica counts ×${got.join(', ×')}, by hand ×${counts.join(', ×')}`);
-  }
-  for (const [options, who] of [
-    [built, 'optimizer'],
-    [reference, 'reference'],
-  ] as const) {
     for (const o of options as (Option | ReferenceOption)[]) {
       const want = expected[o.replicas] as (typeof expected)[number];
       for (const field of ['batchWaitMs', 'queueMs', 'latencyMs', 'cost'] as const) {

@@ -229,11 +229,15 @@ describe('renderLineChart', () => {
 
   it('draws awkward data where it belongs, or nothing', () => {
     // Below the legend (its swatches sit on row 38) and above the x axis' labels: the plot.
-    const plotted = (overrides: Partial<LineChart>) => {
-      const image = render(overrides);
+    const plotPixels = (image: Image, color: Rgb) => {
       const points: Array<[number, number]> = [];
       for (let y = 40; y < image.height - 40; y++)
-        for (let x = 0; x < image.width; x++) if (same(image.rgb(x, y), FIRST)) points.push([x, y]);
+        for (let x = 0; x < image.width; x++) if (same(image.rgb(x, y), color)) points.push([x, y]);
+      return points;
+    };
+    const plotted = (overrides: Partial<LineChart>) => {
+      const image = render(overrides);
+      const points = plotPixels(image, FIRST);
       const xs = points.map(([x]) => x);
       const ys = points.map(([, y]) => y);
       return { image, count: points.length, width: Math.max(...xs) - Math.min(...xs), rows: new Set(ys).size, points };
@@ -260,8 +264,10 @@ describe('renderLineChart', () => {
     const slope = (name: string, values: number[]) => {
       const line = plotted(series(...values));
       assert.ok(line.width > 600 && line.rows > 100, `${name}: a sloped line across the plot`);
-      const left = line.points.filter(([x]) => x < Math.min(...line.points.map(([px]) => px)) + 5).map(([, y]) => y);
-      const right = line.points.filter(([x]) => x > Math.max(...line.points.map(([px]) => px)) - 5).map(([, y]) => y);
+      const xs = line.points.map(([x]) => x);
+      const [first, last] = [Math.min(...xs), Math.max(...xs)];
+      const left = line.points.filter(([x]) => x < first + 5).map(([, y]) => y);
+      const right = line.points.filter(([x]) => x > last - 5).map(([, y]) => y);
       return Math.min(...right) - Math.min(...left);
     };
     assert.ok(slope('negative', [-5, -1e3, -1, -2e3]) > 100, 'from −1,000 down to −2,000: the right end is lower');
@@ -270,11 +276,7 @@ describe('renderLineChart', () => {
     const tiny = render({ width: 1, height: 1, series: [{ name: 'a', points: pairs(0, 1, 1, 2) }] });
     assert.deepEqual([tiny.width, tiny.height], [1, 1]);
     const many = render({ series: Array.from({ length: 20 }, (_, i) => ({ name: `series ${i}`, points: pairs(0, i, 1, i) })) });
-    const used = (color: Rgb) => {
-      for (let y = 40; y < many.height - 40; y++) for (let x = 0; x < many.width; x++) if (same(many.rgb(x, y), color)) return true;
-      return false;
-    };
-    for (const color of SERIES_PALETTE) assert.ok(used(color), `palette colour ${color} draws a series`);
+    for (const color of SERIES_PALETTE) assert.ok(plotPixels(many, color).length > 0, `palette colour ${color} draws a series`);
   });
 
   it('rejects bad sizes and series, naming the field and the value', () => {

@@ -160,12 +160,7 @@ describe('ipa simulate', () => {
           return row;
         };
         for (const pattern of ['bursty', 'steady-low', 'steady-high', 'fluctuating']) {
-          const [ipaRow, low, high, rim] = ['ipa', 'fa2-low', 'fa2-high', 'rim'].map((policy) => of(pattern, policy)) as [
-            (typeof rows)[number],
-            (typeof rows)[number],
-            (typeof rows)[number],
-            (typeof rows)[number],
-          ];
+          const [ipaRow, low, high, rim] = [of(pattern, 'ipa'), of(pattern, 'fa2-low'), of(pattern, 'fa2-high'), of(pattern, 'rim')];
           const where = `${pattern}, ${arrivals} arrivals`;
           assert.ok(ipaRow.meanPas >= low.meanPas, `${where}: PAS ipa ${ipaRow.meanPas} ≥ fa2-low ${low.meanPas}`);
           assert.ok(ipaRow.meanCost <= high.meanCost, `${where}: cost ipa ${ipaRow.meanCost} ≤ fa2-high ${high.meanCost}`);
