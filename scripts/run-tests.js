@@ -26,6 +26,7 @@ const UNIT = [
   'optimizer/decision',
   'optimizer/exactness',
   'optimizer/fleet',
+  'optimizer/options',
   'kube/rolloutPlan',
   'optimizer/queueing',
   'optimizer/referenceModel',

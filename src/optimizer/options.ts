@@ -96,9 +96,9 @@ function spreadOf(row: BatchRow): { meanMs: number; scv: number } {
  * The fewest replicas that sustain the load at `rateRps` each. Queued arrivals need capacity
  * strictly above it: at exactly λ the queue grows without bound.
  */
-export function replicasFor(load: number, rateRps: number, arrivals: Problem['arrivals'] = 'steady'): number {
+export function replicasFor(load: number, rateRps: number, arrivals: Problem['arrivals']): number {
   const replicas = Math.max(1, Math.ceil(load / rateRps));
-  return queued(arrivals) && load > 0 && replicas * rateRps <= load ? replicas + 1 : replicas;
+  return queued(arrivals) && replicas * rateRps <= load ? replicas + 1 : replicas;
 }
 
 const QUANTILE: Record<NonNullable<Problem['latencyPercentile']>, number> = { p50: 0.5, p95: 0.95, p99: 0.99 };
@@ -155,10 +155,12 @@ export function replicaCounts(problem: Problem, row: BatchRow, needed: number, m
   return counts;
 }
 
-/** The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). */
+/**
+ * The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). At no load a
+ * batch never fills ((b − 1)/0 is infinite), so it waits the whole timeout.
+ */
 export function batchWaitMs(batch: number, load: number, maxBatchWaitMs: number): number {
   if (batch === 1) return 0;
-  if (load === 0) return maxBatchWaitMs;
   return Math.min(((batch - 1) / load) * 1000, maxBatchWaitMs);
 }
 

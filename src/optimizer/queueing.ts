@@ -4,7 +4,6 @@
  * stable for hundreds of servers where the textbook sum of powers overflows.
  */
 export function erlangC(servers: number, offered: number): number {
-  if (offered <= 0) return 0;
   if (offered >= servers) return 1;
   let blocking = 1;
   for (let k = 1; k <= servers; k++) blocking = (offered * blocking) / (k + offered * blocking);
@@ -49,7 +48,6 @@ const MGC_FLOOR_BATCHES = 0.15;
  */
 export function queueWaitMs(queue: BatchQueue, quantile: number): number {
   const { load, replicas, batch, batchesPerSecond, scv } = queue;
-  if (load <= 0) return 0;
   const arrivals = load / batch;
   const capacity = replicas * batchesPerSecond;
   if (arrivals >= capacity) return Number.POSITIVE_INFINITY;

@@ -35,6 +35,7 @@ describe('queueing', () => {
     }
     assert.ok(Math.abs(erlangC(1, 0.7) - 0.7) < 1e-12);
     assert.equal(erlangC(4, 4), 1);
+    assert.equal(erlangC(3, 5), 1, 'overloaded: every arrival waits');
     assert.equal(erlangC(4, 0), 0);
     assert.ok(Number.isFinite(erlangC(400, 390)) && erlangC(400, 390) < 1, 'stable for hundreds of servers');
   });
@@ -47,6 +48,7 @@ describe('queueing', () => {
     assert.equal(queueWaitMs(mm(1, 10, 1, 10), 0.99), 0, 'a wait rarer than the quantile counts as none');
     assert.equal(queueWaitMs(mm(0, 1, 1, 10), 0.99), 0);
     assert.equal(queueWaitMs(mm(20, 2, 1, 10), 0.99), Number.POSITIVE_INFINITY, 'no capacity to spare');
+    assert.equal(queueWaitMs(mm(30, 2, 1, 10), 0.99), Number.POSITIVE_INFINITY, 'less capacity than load');
     assert.ok(queueWaitMs(mm(25, 3, 1, 10), 0.99) > queueWaitMs(mm(25, 4, 1, 10), 0.99), 'a replica more waits less');
   });
 
