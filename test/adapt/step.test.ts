@@ -86,7 +86,7 @@ describe('one adaptation step', () => {
     const { record, plan, next } = stepOf(first, observation, () => recommendAt(first, 30));
     assert.equal(record.outcome, 'unchanged');
     assert.ok(plan && 'record' in plan, 'no apply');
-    assert.equal(record.apply?.status, 'skipped');
+    assert.deepEqual(record.apply, { actuator: 'dry-run', status: 'skipped', detail: 'same config as running' });
     assert.equal(record.reason, 'the running config is still the best');
     assert.equal(next.counters.unchanged, 1);
   });
@@ -103,7 +103,7 @@ describe('one adaptation step', () => {
     const { record, next } = stepOf(state, observation, () => recommendAt(state, 30, { ...state.settings, slaMs: 1 }));
     assert.equal(record.outcome, 'fallback');
     assert.equal(record.feasible, false);
-    assert.match(record.reason ?? '', /^infeasible: /);
+    assert.match(record.reason ?? '', /^infeasible: fastest options need [\d,.]+ ms > SLA 1 ms/);
     assert.equal(next.counters.infeasible, 1);
     assert.equal(next.counters.applied, 1);
     assert.deepEqual(next.current, record.config);
@@ -179,6 +179,23 @@ describe('one adaptation step', () => {
     assert.deepEqual(again.value.config, wanted);
   });
 
+  it('summarizes the window it planned from, and records how the solver did', () => {
+    const header = headerOf(state);
+    const summary = (loads: number[]) => {
+      const w = stepWindow(state, header, { ok: true, value: { loads, source: 'prometheus', endMs: 0 } }, 'auto');
+      assert.ok(!('skip' in w));
+      return w.observed;
+    };
+    // mean (3 + 10 + 4 + 2) / 4 = 4.75, the last second 2, the busiest 10.
+    assert.deepEqual(summary([3, 10, 4, 2]), { source: 'prometheus', seconds: 4, last: 2, mean: 4.75, max: 10, stale: false });
+    assert.deepEqual(summary([]), { source: 'prometheus', seconds: 0, last: 0, mean: 0, max: 0, stale: false });
+    const decided = recommendAt(state, 30);
+    assert.ok(decided.ok);
+    const { record } = stepOf(state, observation, () => decided);
+    const { method, status, timeMs } = decided.value.decision.solver;
+    assert.deepEqual(record.solver, { method, status, timeMs: Math.round(timeMs * 1e4) / 1e4 });
+  });
+
   it('reuses the last good window with the max forecaster when observing fails', () => {
     const first = stepOf(state, observation, () => recommendAt(state, 30)).next;
     const header = headerOf(first);
@@ -186,7 +203,7 @@ describe('one adaptation step', () => {
     assert.ok(!('skip' in w));
     assert.equal(w.method, 'max');
     assert.equal(w.fresh, undefined);
-    assert.equal(w.observed.stale, true);
+    assert.deepEqual(w.observed, { source: 'last good window', seconds: 120, last: 30, mean: 30, max: 30, stale: true });
     const plan = planStep(header, w, recommendAt(first, 30), options);
     assert.ok('record' in plan);
     assert.match(plan.record.reason ?? '', /^observe failed \(timeout\): reused the last good window with the max forecaster; the running/);

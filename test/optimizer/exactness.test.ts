@@ -24,11 +24,21 @@ function assertSame(problem: Problem, reference: number | undefined, got: number
 }
 
 /**
- * How many random instances to check: all of them in `npm test`; `npm run test:mutation` sets a
- * tenth, since under Stryker's instrumentation the full count takes minutes for each mutant.
+ * How much to check: everything in `npm test`; `npm run test:mutation` sets a small share (a few
+ * random instances of each kind, the smallest grid, fewer tied stages), since under Stryker's
+ * instrumentation the whole file takes minutes for each mutant.
  */
-const INSTANCE_SHARE = Number(process.env.IPA_EXACTNESS_SHARE ?? '1');
-const instances = (n: number) => Math.max(10, Math.round(n * INSTANCE_SHARE));
+const SHARE = Number(process.env.IPA_EXACTNESS_SHARE ?? '1');
+const instances = (n: number) => Math.max(5, Math.round(n * SHARE));
+const GRIDS: [number, number][] =
+  SHARE < 1
+    ? [[5, 5]]
+    : [
+        [5, 5],
+        [6, 8],
+        [10, 10],
+      ];
+const TIED_STAGES = SHARE < 1 ? 4 : 6;
 
 describe('exact solvers against brute force', () => {
   let profiles: ProfileSet;
@@ -149,11 +159,7 @@ describe('exact solvers against brute force', () => {
 
   it('solves multiply PAS by the Pareto DP on IPA’s scalability grid, agreeing with branch and bound where brute force cannot go', () => {
     const pool = variantPool(profiles, 10);
-    for (const [stages, variants] of [
-      [5, 5],
-      [6, 8],
-      [10, 10],
-    ] as const) {
+    for (const [stages, variants] of GRIDS) {
       const problem = gridProblem(pool, stages, variants, 'multiply');
       const dp = solveProblem(problem, 'auto');
       assert.equal(dp.method, 'pareto', `${stages}×${variants}: the DP finished within its front limit`);
@@ -162,8 +168,8 @@ describe('exact solvers against brute force', () => {
   });
 
   it('stays exact when configs tie on the SLA up to float rounding', () => {
-    // Six identical stages and an SLA hit exactly by several orders of the same options.
-    const problem = gridProblem(variantPool(profiles, 1), 6, 1, 'sum', false);
+    // Identical stages and an SLA hit exactly by several orders of the same options.
+    const problem = gridProblem(variantPool(profiles, 1), TIED_STAGES, 1, 'sum', false);
     const reference = optimum(problem, 'brute');
     for (const method of ['auto', 'highs', 'pareto', 'bnb'] as Method[])
       assertSame(problem, reference, optimum(problem, method), `near-tie ${method}`);

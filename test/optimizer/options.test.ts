@@ -164,11 +164,16 @@ describe('the options of a stage', () => {
     const problem = classify();
     const shape = problem.stages[0]?.variants[0]?.shapes[0];
     assert.ok(shape);
-    shape.batches = [{ ...row(1, 10, 20), p50Ms: 9 }];
-    assert.throws(
-      () => buildOptions({ ...problem, arrivals: 'poisson-mgc' }),
-      /poisson-mgc needs each batch row's p50Ms and p99Ms; batch 1 has p50Ms 9, p99Ms undefined/,
-    );
+    for (const [spread, missing] of [
+      [{ p50Ms: 9 }, 'p50Ms 9, p99Ms undefined'],
+      [{ p99Ms: 30 }, 'p50Ms undefined, p99Ms 30'],
+    ] as const) {
+      shape.batches = [{ ...row(1, 10, 20), ...spread }];
+      assert.throws(
+        () => buildOptions({ ...problem, arrivals: 'poisson-mgc' }),
+        new RegExp(`poisson-mgc needs each batch row's p50Ms and p99Ms; batch 1 has ${missing}`),
+      );
+    }
   });
 });
 
