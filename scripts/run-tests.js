@@ -30,6 +30,7 @@ const UNIT = [
   'kube/rolloutPlan',
   'optimizer/queueing',
   'optimizer/referenceModel',
+  'optimizer/solvers',
   'profiling/rateSearch',
   'report/',
   'simulator/arrivals',
