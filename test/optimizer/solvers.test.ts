@@ -7,10 +7,11 @@ import type { ProfileSet } from '../../src/model/profileSet.js';
 import type { PasMethod } from '../../src/model/settings.js';
 import { solveBranchAndBound } from '../../src/optimizer/branchAndBound.js';
 import { solveBruteForce } from '../../src/optimizer/bruteForce.js';
-import { type ChoiceModel, chosen, objectiveOf, type Solution } from '../../src/optimizer/choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, objectiveOf, type Solution } from '../../src/optimizer/choiceModel.js';
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { solveParetoDp } from '../../src/optimizer/paretoDp.js';
 import { solveParetoDpMultiply } from '../../src/optimizer/paretoDpMultiply.js';
+import { presolveLinear } from '../../src/optimizer/presolve.js';
 import { type Method, solveProblem } from '../../src/optimizer/solve.js';
 import { gridProblem, randomProblem, variantPool } from '../../src/tooling/syntheticProblems.js';
 
@@ -20,7 +21,7 @@ import { gridProblem, randomProblem, variantPool } from '../../src/tooling/synth
  * answer by itself, say which method answered, and do the work it reports.
  */
 
-const valueOf = (model: ChoiceModel, solution: Solution | undefined) =>
+const objectiveAt = (model: ChoiceModel, solution: Solution | undefined) =>
   solution?.choice ? objectiveOf(model, chosen(model, solution.choice)) : undefined;
 
 describe('the solvers, each on its own', () => {
@@ -50,7 +51,7 @@ describe('the solvers, each on its own', () => {
     for (const pas of ['sum', 'average', 'multiply'] as const) {
       let optimal = 0;
       for (const { problem, model, brute } of instances(pas, 7, 60)) {
-        const reference = brute.choice ? valueOf(solveProblem(problem, 'brute').model, brute) : undefined;
+        const reference = brute.choice ? objectiveAt(solveProblem(problem, 'brute').model, brute) : undefined;
         const dp =
           pas === 'multiply' ? solveParetoDpMultiply(model, Number.POSITIVE_INFINITY) : solveParetoDp(model, Number.POSITIVE_INFINITY);
         const bnb = solveBranchAndBound(model);
@@ -60,7 +61,7 @@ describe('the solvers, each on its own', () => {
         ] as const) {
           assert.ok(solution, `${pas}: ${name} gave up on ${JSON.stringify(problem)}`);
           assert.equal(solution.status, brute.status, `${pas}: ${name} says ${solution.status}, brute force ${brute.status}`);
-          const value = valueOf(model, solution);
+          const value = objectiveAt(model, solution);
           if (reference !== undefined && value !== undefined)
             assert.ok(
               Math.abs(value - reference) <= 1e-9 * Math.max(1, Math.abs(reference)),
@@ -134,6 +135,46 @@ describe('the solvers, each on its own', () => {
     assert.equal(solveParetoDp({ ...model, pas: 'multiply' }), undefined);
     assert.ok(solveParetoDpMultiply({ ...model, pas: 'multiply' }, Number.POSITIVE_INFINITY));
     assert.equal(solveParetoDpMultiply({ ...model, pas: 'multiply' }, 1), undefined);
+  });
+
+  it('the presolve keeps the optimum and a feasible start, and drops what cannot be in it', () => {
+    for (const pas of ['sum', 'average'] as const) {
+      for (const { problem, model, brute } of instances(pas, 11, 60)) {
+        const { model: reduced, incumbent } = presolveLinear(model);
+        const kept = solveBruteForce(reduced);
+        assert.equal(kept.status, brute.status, `${pas}: the presolve changed feasibility of ${JSON.stringify(problem)}`);
+        const want = objectiveAt(solveProblem(problem, 'brute').model, brute);
+        const got = objectiveAt(reduced, kept);
+        if (want !== undefined && got !== undefined)
+          assert.ok(
+            Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+            `${pas}: optimum ${got} after the presolve, ${want} before`,
+          );
+        if (incumbent) {
+          const start = chosen(reduced, incumbent);
+          assert.ok(start.every((o) => o !== undefined) && latencyOf(start) <= reduced.slaMs, `${pas}: the start is a feasible config`);
+        }
+      }
+    }
+    // On IPA's grids the greedy start is optimal, and the bounds leave a few options a stage.
+    for (const [stages, variants, pas, left] of [
+      [4, 5, 'average', 3],
+      [5, 5, 'sum', 2],
+      [3, 4, 'sum', 1],
+    ] as const) {
+      const { model } = solveProblem(gridProblem(variantPool(profiles, variants), stages, variants, pas), 'bnb');
+      const { model: reduced, incumbent } = presolveLinear(model);
+      const sizes = reduced.stages.map((s) => s.length);
+      assert.ok(
+        Math.max(...sizes) <= left,
+        `${stages}×${variants} ${pas}: ${sizes.join('×')} options left of ${model.stages.map((s) => s.length).join('×')}`,
+      );
+      const optimum = objectiveAt(model, solveBranchAndBound(model));
+      assert.ok(
+        incumbent && Math.abs(objectiveOf(reduced, chosen(reduced, incumbent)) - (optimum as number)) < 1e-9,
+        'the greedy start is optimal',
+      );
+    }
   });
 
   it('solveProblem answers with the method its documentation names', () => {
