@@ -8,7 +8,7 @@ import type { PasMethod } from '../../src/model/settings.js';
 import { solveBranchAndBound } from '../../src/optimizer/branchAndBound.js';
 import { solveBruteForce } from '../../src/optimizer/bruteForce.js';
 import { type ChoiceModel, chosen, latencyOf, objectiveOf, type Solution } from '../../src/optimizer/choiceModel.js';
-import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { loadHighsSolver, solveHighsMilp } from '../../src/optimizer/highsSolver.js';
 import { solveParetoDp } from '../../src/optimizer/paretoDp.js';
 import { solveParetoDpMultiply } from '../../src/optimizer/paretoDpMultiply.js';
 import { presolveLinear } from '../../src/optimizer/presolve.js';
@@ -175,6 +175,33 @@ describe('the solvers, each on its own', () => {
         'the greedy start is optimal',
       );
     }
+  });
+
+  it('HiGHS alone finds the optimum in one solve, from the presolve’s start or without one', () => {
+    for (const pas of ['sum', 'average'] as const) {
+      for (const { problem, model, brute } of instances(pas, 13, 40)) {
+        const want = objectiveAt(solveProblem(problem, 'brute').model, brute);
+        const { model: reduced, incumbent } = presolveLinear(model);
+        for (const [label, m, start] of [
+          ['without the presolve', model, undefined],
+          ['after it, from its start', reduced, incumbent],
+        ] as const) {
+          if (m.stages.some((options) => options.length === 0)) continue;
+          const { solution, method } = solveHighsMilp(m, start);
+          assert.equal(method, 'highs', `${pas} ${label}`);
+          assert.equal(solution.status, brute.status, `${pas} ${label}: ${solution.status}, brute force ${brute.status}`);
+          assert.equal(solution.work, 1, `${pas} ${label}: one solve, no cut needed`);
+          const got = objectiveAt(m, solution);
+          if (want !== undefined)
+            assert.ok(
+              got !== undefined && Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+              `${pas} ${label}: ${got} vs ${want}`,
+            );
+        }
+      }
+    }
+    const { model } = solveProblem(gridProblem(variantPool(profiles, 2), 2, 2, 'multiply'), 'bnb');
+    assert.throws(() => solveHighsMilp(model), /multiply PAS is not linear; use branch and bound/);
   });
 
   it('solveProblem answers with the method its documentation names', () => {
