@@ -25,6 +25,7 @@ const UNIT = [
   'optimizer/changeReason',
   'optimizer/decision',
   'optimizer/exactness',
+  'optimizer/explanation',
   'optimizer/fleet',
   'optimizer/options',
   'kube/rolloutPlan',
