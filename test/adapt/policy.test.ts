@@ -76,11 +76,20 @@ describe('policies in the recommender', () => {
           ?.shapes.find((x) => x.name === h.shape)
           ?.batches.find((b) => b.batch === h.batch)?.throughputRps as number,
     );
-    const high = at(30, hpa, undefined, { observed: Array(15).fill(30), atMs: 0 });
+    // The HPA averages the last 15 s: the busier minute before them does not count.
+    const high = at(30, hpa, undefined, { observed: [...Array(45).fill(400), ...Array(15).fill(30)], atMs: 0 });
     high.config.stages.forEach((s, i) => {
       assert.equal(s.replicas, Math.ceil(30 / (0.7 * (capacity[i] as number)) - 1e-9), s.stage);
     });
-    assert.match(high.changeReason ?? '', /^hpa at 30\.0 requests\/s observed/);
+    assert.match(
+      high.changeReason ?? '',
+      new RegExp(`^hpa at 30\\.0 requests/s observed: ${high.config.stages.map((s) => `${s.stage} ×${s.replicas}: .+`).join('; ')}$`),
+    );
+    // Nothing observed yet: no load, one replica a stage.
+    assert.deepEqual(
+      at(30, hpa, undefined, { observed: [], atMs: 0 }).config.stages.map((s) => s.replicas),
+      held.stages.map(() => 1),
+    );
     // Load falls: within 60 s the replicas stay; after it they follow.
     const held30 = at(5, hpa, high.config, { observed: Array(15).fill(5), atMs: 30_000, hpaHistory: high.hpaHistory });
     assert.deepEqual(
