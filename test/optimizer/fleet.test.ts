@@ -8,6 +8,7 @@ import { type Fleet, optimizeFleet, pipelineCandidates, solveFleetBruteForce } f
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 import { randomProblem } from '../../src/tooling/syntheticProblems.js';
+import { classify } from './handInstance.js';
 
 describe('fleet: pipelines sharing capacity', () => {
   let profiles: ProfileSet;
@@ -91,5 +92,46 @@ describe('fleet: pipelines sharing capacity', () => {
     const joint = optimizeFleet({ capacity: { cpu: 0, gpu: 0 }, pipelines });
     assert.equal(joint.feasible, false);
     assert.match(joint.reasons.join(' '), /need at least .* cores and .* GPUs together|no config meets its SLA/);
+  });
+
+  it('two copies of the hand-worked stage on 4 cores: joint, independent and sequential by hand', () => {
+    // Each pipeline's configs within 1,000 ms: large ×3 (3 cores, 0.87) and small ×1 (1 core,
+    // 0.69); neither dominates (small uses fewer cores). Within 45 ms only small is left.
+    const candidates = (slaMs: number) =>
+      pipelineCandidates(classify(slaMs)).map((c) => `${c.options[0]?.variant} ${c.cpu} ${c.value.toFixed(2)}`);
+    assert.deepEqual(candidates(1000), ['large 3 0.87', 'small 1 0.69']);
+    assert.deepEqual(candidates(45), ['small 1 0.69']);
+    const pair = (cpu: number, slaMs = 1000) => optimizeFleet({ capacity: { cpu, gpu: 0 }, pipelines: [classify(slaMs), classify(slaMs)] });
+    // 4 cores: large + small (4 cores, 1.56) beats small + small (2, 1.38); large + large needs 6.
+    const fits = pair(4);
+    assert.equal(fits.feasible, true);
+    // Which copy takes large is a tie; the names are made unique.
+    assert.deepEqual(
+      fits.pipelines.map((p) => p.name),
+      ['classify', 'classify-2'],
+    );
+    assert.deepEqual(fits.pipelines.map((p) => p.config[0]?.variant).sort(), ['large', 'small']);
+    assert.ok(Math.abs(fits.objective - 1.56) < 1e-9);
+    assert.deepEqual(fits.used, { cpu: 4, gpu: 0 });
+    // Alone each would take large: 1.74 on 6 cores, which do not fit.
+    assert.ok(Math.abs(fits.independent.objective - 1.74) < 1e-9);
+    assert.deepEqual([fits.independent.used, fits.independent.fits], [{ cpu: 6, gpu: 0 }, false]);
+    // One after the other: the first takes large (3 cores), the second small with the core left.
+    assert.ok(fits.sequential.feasible && Math.abs((fits.sequential.objective ?? 0) - 1.56) < 1e-9);
+    assert.deepEqual(fits.sequential.used, { cpu: 4, gpu: 0 });
+    assert.deepEqual([fits.solver.status, fits.solver.candidates, fits.reasons], ['optimal', 4, []]);
+    // 1 core: not even small + small; the first pipeline takes the core and the second gets none.
+    const scarce = pair(1);
+    assert.equal(scarce.feasible, false);
+    assert.deepEqual(scarce.reasons, [
+      'the pipelines need at least 2 cores and 0 GPUs together (each alone at its leanest); capacity is 1 cores and 0 GPUs',
+    ]);
+    assert.deepEqual(scarce.sequential, { objective: undefined, used: { cpu: 1, gpu: 0 }, feasible: false });
+    assert.deepEqual([scarce.solver.status, scarce.pipelines, scarce.used], ['infeasible', [], { cpu: 0, gpu: 0 }]);
+    // An SLA nothing meets: named per pipeline.
+    assert.deepEqual(pair(4, 5).reasons, [
+      'pipeline classify: no config meets its SLA within its limits',
+      'pipeline classify: no config meets its SLA within its limits',
+    ]);
   });
 });
