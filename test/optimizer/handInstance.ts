@@ -1,6 +1,6 @@
 import type { Problem } from '../../src/model/problem.js';
 
-/** A one-stage problem worked by hand, shared by the tests of explanations and of fleets. */
+/** A one-stage problem worked by hand, and its profile rows: shared by the options, explanation and fleet tests. */
 
 export const row = (batch: number, latencyMs: number, throughputRps: number) => ({ batch, latencyMs, throughputRps });
 export const cpu = (batches: ReturnType<typeof row>[]) => [{ name: 'cpu-1', cpu: 1, gpu: 0, batches }];

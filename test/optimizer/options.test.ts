@@ -9,14 +9,13 @@ import {
   type StageOptions,
   type StageRestriction,
 } from '../../src/optimizer/options.js';
+import { row } from './handInstance.js';
 
 /**
  * Which options a stage is offered and why every other one is left out: referenceModel.test.ts
  * checks the numbers of the options offered; this checks the set, the reasons a decision explains
  * itself with, and the limits and constraints that shape it.
  */
-
-const row = (batch: number, latencyMs: number, throughputRps: number) => ({ batch, latencyMs, throughputRps });
 
 /**
  * One stage at 30 requests/s, steady, at most 3 replicas and batch 4. Rows are listed out of
