@@ -76,7 +76,7 @@ describe('policies in the recommender', () => {
           ?.shapes.find((x) => x.name === h.shape)
           ?.batches.find((b) => b.batch === h.batch)?.throughputRps as number,
     );
-    // The HPA averages the last 15 s: the busier minute before them does not count.
+    // The HPA averages the last 15 s: the busier 45 s before them do not count.
     const high = at(30, hpa, undefined, { observed: [...Array(45).fill(400), ...Array(15).fill(30)], atMs: 0 });
     high.config.stages.forEach((s, i) => {
       assert.equal(s.replicas, Math.ceil(30 / (0.7 * (capacity[i] as number)) - 1e-9), s.stage);

@@ -4,6 +4,7 @@ import { preparePipeline } from '../../src/activities/preparePipeline.js';
 import { afterStep, initialState, type LoopState } from '../../src/adapt/loopState.js';
 import { type Recommendation, recommend } from '../../src/adapt/recommend.js';
 import { type Attempt, planStep, type StepHeader, type StepPlan, stepWindow } from '../../src/adapt/step.js';
+import { roundTo } from '../../src/common/roundTo.js';
 import { plannedLoad } from '../../src/forecast/forecast.js';
 import { resolveProfileSet } from '../../src/io/load.js';
 import type { Config } from '../../src/model/config.js';
@@ -193,7 +194,7 @@ describe('one adaptation step', () => {
     assert.ok(decided.ok);
     const { record } = stepOf(state, observation, () => decided);
     const { method, status, timeMs } = decided.value.decision.solver;
-    assert.deepEqual(record.solver, { method, status, timeMs: Math.round(timeMs * 1e4) / 1e4 });
+    assert.deepEqual(record.solver, { method, status, timeMs: roundTo(timeMs, 4) });
   });
 
   it('reuses the last good window with the max forecaster when observing fails', () => {
