@@ -9,6 +9,7 @@ import { solveBranchAndBound } from '../../src/optimizer/branchAndBound.js';
 import { solveBruteForce } from '../../src/optimizer/bruteForce.js';
 import { type ChoiceModel, chosen, latencyOf, objectiveOf, type Solution } from '../../src/optimizer/choiceModel.js';
 import { loadHighsSolver, solveHighsMilp } from '../../src/optimizer/highsSolver.js';
+import type { Option } from '../../src/optimizer/options.js';
 import { solveParetoDp } from '../../src/optimizer/paretoDp.js';
 import { solveParetoDpMultiply } from '../../src/optimizer/paretoDpMultiply.js';
 import { presolveLinear } from '../../src/optimizer/presolve.js';
@@ -23,6 +24,36 @@ import { gridProblem, randomProblem, variantPool } from '../../src/tooling/synth
 
 const objectiveAt = (model: ChoiceModel, solution: Solution | undefined) =>
   solution?.choice ? objectiveOf(model, chosen(model, solution.choice)) : undefined;
+
+/**
+ * A made-up model with a real trade-off and no dominance pruning: 2–4 stages of 3–8 options where
+ * accuracy costs latency, and an SLA between the fastest and the slowest config (sometimes below
+ * the fastest). The options the optimizer builds are mostly pruned to a few before any solver
+ * runs; these keep every cut and bound busy.
+ */
+function tradeOffModel(random: () => number, pas: PasMethod): ChoiceModel {
+  const stages = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, stage) =>
+    Array.from({ length: 3 + Math.floor(random() * 6) }, (_, i): Option => {
+      const accuracy = 0.5 + 0.5 * random();
+      const latencyMs = Math.round(10 + 100 * accuracy * random() + 50 * random());
+      const cost = 1 + Math.floor(random() * 8);
+      return {
+        ...{ stage, variant: `v${i}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: cost, cpu: cost, gpu: 0 },
+        ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs, cost, penalty: 0.05 * cost },
+      };
+    }),
+  );
+  const fastest = stages.reduce((t, s) => t + Math.min(...s.map((o) => o.latencyMs)), 0);
+  const slowest = stages.reduce((t, s) => t + Math.max(...s.map((o) => o.latencyMs)), 0);
+  return { stages, slaMs: Math.round(fastest - 10 + random() * (slowest - fastest)), pas, alpha: 1 + random() * 4 };
+}
+
+/** The smallest front limit under which a DP still answers: its largest front. */
+function largestFront(solve: (limit: number) => Solution | undefined): number {
+  let limit = 1;
+  while (!solve(limit)) limit += 1;
+  return limit;
+}
 
 describe('the solvers, each on its own', () => {
   let profiles: ProfileSet;
@@ -80,6 +111,61 @@ describe('the solvers, each on its own', () => {
     }
   });
 
+  it('on made-up trade-off models every solver finds brute force’s optimum, with the same work as before', () => {
+    // The work is pinned: a cut or bound made weaker (or stronger) shows here, though the optimum
+    // does not move. Update these figures only for a deliberate change to a solver's search.
+    const pinned = {
+      sum: { configs: 12816, feasible: 37, bnb: 373, dp: 1557, largestFronts: 258, kept: 150, greedy: 296.639885696 },
+      average: { configs: 12816, feasible: 37, bnb: 518, dp: 1462, largestFronts: 235, kept: 156, greedy: 81.339494661 },
+      multiply: { configs: 12816, feasible: 37, bnb: 414, dp: 1837, largestFronts: 111 },
+    };
+    for (const pas of ['sum', 'average', 'multiply'] as const) {
+      const random = seededRandom(17);
+      const total = { configs: 0, feasible: 0, bnb: 0, dp: 0, largestFronts: 0, kept: 0, greedy: 0 };
+      for (let i = 0; i < 40; i++) {
+        const model = tradeOffModel(random, pas);
+        const where = `${pas} model ${i}`;
+        const brute = solveBruteForce(model);
+        const optimum = objectiveAt(model, brute);
+        const dp = (limit: number) => (pas === 'multiply' ? solveParetoDpMultiply(model, limit) : solveParetoDp(model, limit));
+        const bnb = solveBranchAndBound(model);
+        const pareto = dp(Number.POSITIVE_INFINITY);
+        const answers: [string, Solution | undefined][] = [
+          ['branch-and-bound', bnb],
+          ['pareto', pareto],
+        ];
+        if (pas !== 'multiply') {
+          const { model: reduced, incumbent } = presolveLinear(model);
+          const start = incumbent && objectiveOf(reduced, chosen(reduced, incumbent));
+          assert.equal(objectiveAt(reduced, solveBruteForce(reduced)), optimum, `${where}: the presolve changed the optimum`);
+          if (start !== undefined) assert.ok(optimum !== undefined && start <= optimum, `${where}: greedy ${start} above ${optimum}`);
+          total.kept += reduced.stages.reduce((t, s) => t + s.length, 0);
+          total.greedy += start ?? 0;
+          const highs = solveHighsMilp(model).solution;
+          assert.equal(highs.work, 1, `${where}: HiGHS solved once`);
+          answers.push(['highs', highs], ['highs after the presolve', solveHighsMilp(reduced, incumbent).solution]);
+        }
+        for (const [name, solution] of answers) {
+          assert.equal(solution?.status, brute.status, `${where}: ${name} says ${solution?.status}, brute force ${brute.status}`);
+          const value =
+            name === 'highs after the presolve' ? objectiveAt(presolveLinear(model).model, solution) : objectiveAt(model, solution);
+          assert.ok(
+            value === optimum || Math.abs((value as number) - (optimum as number)) <= 1e-9,
+            `${where}: ${name} ${value}, brute ${optimum}`,
+          );
+        }
+        total.configs += brute.work;
+        total.feasible += brute.status === 'optimal' ? 1 : 0;
+        total.bnb += bnb.work;
+        total.dp += pareto?.work ?? 0;
+        total.largestFronts += largestFront(dp);
+      }
+      const { kept, greedy, ...always } = total;
+      const got = pas === 'multiply' ? always : { ...always, kept, greedy: Number(greedy.toFixed(9)) };
+      assert.deepEqual(got, pinned[pas], `${pas}: the solvers' work over 40 models`);
+    }
+  });
+
   it('brute force tries every config once and keeps the first of equal ones', () => {
     const problem = gridProblem(variantPool(profiles, 2), 2, 2, 'sum');
     const { model, solution } = solveProblem(problem, 'brute');
@@ -134,11 +220,12 @@ describe('the solvers, each on its own', () => {
     }
   });
 
-  it('a DP whose front grows past its limit hands over (undefined); a linear DP declines multiply', () => {
+  it('a DP whose front grows past its limit hands over (undefined); each DP declines the other kind of PAS', () => {
     const { model } = solveProblem(gridProblem(variantPool(profiles, 5), 4, 5, 'average'), 'bnb');
     assert.ok(solveParetoDp(model, Number.POSITIVE_INFINITY));
     assert.equal(solveParetoDp(model, 1), undefined);
     assert.equal(solveParetoDp({ ...model, pas: 'multiply' }), undefined);
+    assert.equal(solveParetoDpMultiply(model), undefined);
     assert.ok(solveParetoDpMultiply({ ...model, pas: 'multiply' }, Number.POSITIVE_INFINITY));
     assert.equal(solveParetoDpMultiply({ ...model, pas: 'multiply' }, 1), undefined);
   });
@@ -206,6 +293,31 @@ describe('the solvers, each on its own', () => {
     }
     const { model } = solveProblem(gridProblem(variantPool(profiles, 2), 2, 2, 'multiply'), 'bnb');
     assert.throws(() => solveHighsMilp(model), /multiply PAS is not linear; use branch and bound/);
+  });
+
+  it('HiGHS cuts an answer over the SLA by less than its tolerance and solves again; after three it hands over', () => {
+    const option = (stage: number, latencyMs: number, accuracy: number): Option => ({
+      ...{ stage, variant: `v${latencyMs}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: 1, cpu: 1, gpu: 0, cost: 1, penalty: 0 },
+      ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs },
+    });
+    // The first `over` options of stage 0 with stage 1's slow option exceed the 100 ms SLA by
+    // 1e-8 to 3e-8 ms, inside HiGHS's feasibility tolerance, and are worth the most (1.9, 1.89,
+    // 1.88). The best config that fits is stage 0's most accurate option with stage 1's fast one: 1.
+    const nearTies = (over: number): ChoiceModel => ({
+      slaMs: 100,
+      pas: 'sum',
+      alpha: 1,
+      stages: [
+        [option(0, 50.00000001, 1), option(0, 50.00000002, 0.99), option(0, 50.00000003, 0.98)].slice(0, over).concat(option(0, 10, 0)),
+        [option(1, 50, 0.9), option(1, 10, 0)],
+      ],
+    });
+    assert.deepEqual(solveHighsMilp(nearTies(1)), { solution: { status: 'optimal', choice: [0, 1], work: 2 }, method: 'highs' });
+    assert.deepEqual(solveHighsMilp(nearTies(2)), { solution: { status: 'optimal', choice: [0, 1], work: 3 }, method: 'highs' });
+    const handedOver = solveHighsMilp(nearTies(3));
+    assert.equal(handedOver.method, 'branch-and-bound');
+    assert.deepEqual(handedOver.solution, solveBranchAndBound(nearTies(3)));
+    assert.deepEqual(handedOver.solution.choice, [0, 1]);
   });
 
   it('solveProblem answers with the method its documentation names', () => {
