@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { recommend } from '../../src/activities/recommend.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
+import type { StageConfig } from '../../src/model/config.js';
 import { configOf, type Decision } from '../../src/model/decision.js';
 import type { Settings } from '../../src/model/decisionRecord.js';
 import type { PipelineSpec } from '../../src/model/pipelineSpec.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { settingsOf } from '../../src/model/settings.js';
-import { changeReason, settingsChange, stageChanges } from '../../src/optimizer/changeReason.js';
+import {
+  type ChangeContext,
+  changeReason,
+  type RunningEvaluation,
+  settingsChange,
+  stageChanges,
+} from '../../src/optimizer/changeReason.js';
 import { decideWithHighs } from '../../src/optimizer/decide.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 
@@ -144,5 +151,102 @@ describe('the reason of a config change', () => {
       up.changeReason ?? '',
       /: (the running config cannot run at λ̂ [\d.,]+ rps|at λ̂ [\d.,]+ rps the running config would take|objective [+-])/,
     );
+  });
+
+  describe('word for word, on made-up decisions', () => {
+    const stage = (name: string, variant: string, batch: number, replicas: number, shape = 'cpu-1'): StageConfig => ({
+      stage: name,
+      variant,
+      shape,
+      batch,
+      replicas,
+    });
+    const made = (config: StageConfig[], figures: Partial<Decision> = {}) =>
+      ({ config, fallback: false, load: 12.34, pas: 0.8, cost: 4, batchSum: 3, objective: { value: 0.5 }, ...figures }) as Decision;
+    const running = (figures: Partial<RunningEvaluation>): RunningEvaluation =>
+      ({
+        feasible: true,
+        pas: 0.8,
+        cost: 4,
+        batchSum: 3,
+        objective: { value: 0.5 },
+        explanation: { infeasible: [] },
+        ...figures,
+      }) as RunningEvaluation;
+    const old = { stages: [stage('a', 'small', 1, 2), stage('b', 'big', 2, 1), stage('c', 'mid', 1, 1)] };
+    const next = [stage('a', 'small', 4, 3), stage('b', 'big', 2, 1, 'gpu'), stage('d', 'new', 1, 1)];
+
+    it('lists changed stages in the new order, then new and removed ones', () => {
+      assert.deepEqual(stageChanges(old, { stages: next }), [
+        'a small/cpu-1 b1×2 → b4×3',
+        'b big/cpu-1 b2×1 → big/gpu b2×1',
+        'd (new) new/cpu-1 b1×1',
+        'c removed',
+      ]);
+      assert.deepEqual(stageChanges(old, { stages: [stage('a', 'other', 1, 2), ...old.stages.slice(1)] }), [
+        'a small/cpu-1 b1×2 → other/cpu-1 b1×2',
+      ]);
+    });
+
+    it('names what the running config gains, loses or ties, with rounded figures', () => {
+      const reason = (r: ChangeContext['running'], figures: Partial<Decision> = {}) =>
+        changeReason(made(next, figures), { current: old, ...(r ? { running: r } : {}) })
+          ?.split(': ')
+          .slice(1)
+          .join(': ');
+      assert.equal(
+        reason(running({ objective: { value: 0.4 } } as Partial<RunningEvaluation>), { pas: 0.8123, cost: 3.456, batchSum: 12 }),
+        'objective +0.1 at λ̂ 12.3 rps (PAS 0.8→0.812, cost 4→3.46, Σ batch 3→12)',
+      );
+      assert.equal(
+        reason(running({ objective: { value: 0.61234 } } as Partial<RunningEvaluation>), { cost: 5 }),
+        'objective -0.112 at λ̂ 12.3 rps (cost 4→5)',
+      );
+      assert.equal(reason(running({})), 'as good as the running config at λ̂ 12.3 rps');
+      assert.equal(
+        reason(running({ objective: { value: 0.5 + 2e-10 } } as Partial<RunningEvaluation>)),
+        'as good as the running config at λ̂ 12.3 rps',
+      );
+      assert.equal(
+        reason(running({}), { fallback: true }),
+        'nothing meets the constraints at λ̂ 12.3 rps: fallback to the highest-throughput options',
+      );
+      assert.equal(reason(undefined), 'the running config was not evaluated at λ̂ 12.3 rps');
+      assert.equal(reason({ error: 'no such variant' }), 'the running config does not fit the profiles: no such variant');
+      assert.equal(
+        reason(running({ feasible: false, latencyMs: 1234.56, slaMs: 300 })),
+        'at λ̂ 12.3 rps the running config would take 1,234.6 ms > SLA 300 ms',
+      );
+      assert.equal(
+        reason(
+          running({
+            feasible: false,
+            explanation: {
+              infeasible: [
+                'stage a: no option is possible; closest: 2 replicas × 5 rps < 12 rps',
+                'fastest options need 400 ms > SLA 300 ms',
+                'stage b: no option is possible (nothing profiled or everything ruled out)',
+              ],
+            },
+          }),
+        ),
+        'the running config cannot run at λ̂ 12.3 rps (a: 2 replicas × 5 rps < 12 rps; stage b: no option is possible (nothing profiled or everything ruled out))',
+      );
+    });
+
+    it('puts a settings change before the reason, and words the first config', () => {
+      const settings: Settings = { slaMs: 300, alpha: 1, beta: 0.001, gamma: 1e-6, accuracy: 'sum' };
+      const changed: Settings = { slaMs: 122.25, alpha: 2, beta: 0.001, gamma: 0, accuracy: 'average' };
+      assert.equal(settingsChange(settings, changed), 'SLA 300 → 122.3 ms, objective changed (α 1 → 2, γ 0.000001 → 0, PAS sum → average)');
+      assert.equal(settingsChange(settings, { ...settings, slaMs: 250 }), 'SLA 300 → 250 ms');
+      assert.equal(
+        changeReason(made(next), { current: old, settings: changed, previous: settings }),
+        'a small/cpu-1 b1×2 → b4×3, b big/cpu-1 b2×1 → big/gpu b2×1, d (new) new/cpu-1 b1×1, c removed: SLA 300 → 122.3 ms, objective changed (α 1 → 2, γ 0.000001 → 0, PAS sum → average); the running config was not evaluated at λ̂ 12.3 rps',
+      );
+      assert.equal(
+        changeReason(made(next, { objective: { value: 0.123456 } } as Partial<Decision>), {}),
+        'first config a small/cpu-1 b4×3, b big/gpu b2×1, d new/cpu-1 b1×1: objective 0.1235 at λ̂ 12.3 rps (PAS 0.8, cost 4)',
+      );
+    });
   });
 });
