@@ -28,6 +28,7 @@ const UNIT = [
   'optimizer/explanation',
   'optimizer/fleet',
   'optimizer/options',
+  'optimizer/problemFromSpec',
   'kube/rolloutPlan',
   'optimizer/queueing',
   'optimizer/referenceModel',

@@ -188,6 +188,56 @@ describe('decisions', () => {
         /current.stages\[0\].variant: unknown variant "yolo"/.test(err.message),
     );
     await assert.rejects(decideWithHighs(problem, { baseline: 'rim' }), /baseline rim needs the current config/);
+    const [detect, classify] = (await decideWithHighs(problem)).config.map(({ stage, variant, shape, batch, replicas }) => ({
+      ...{ stage, variant, shape, batch, replicas },
+    }));
+    assert.ok(detect && classify);
+    await assert.rejects(
+      decideWithHighs(problem, {
+        baseline: 'static',
+        current: {
+          stages: [
+            { ...detect, stage: 'find' },
+            { ...classify, shape: 'tpu-9' },
+          ],
+        },
+      }),
+      (err: unknown) =>
+        err instanceof ValidationError &&
+        err.message.includes('current.stages[0].stage: expected "detect", got "find"') &&
+        err.message.includes(`current.stages[1].shape: unknown shape "tpu-9" for ${classify.variant}`) &&
+        !err.message.includes('current.stages[0].shape'),
+    );
+  });
+
+  it('names the closest option out of reach, and the fastest options when the SLA is out of reach', async () => {
+    // Only batch 16 is profiled, over maxBatch 8: the stage has no option; the fallback runs it anyway.
+    const overBatch = await decideWithHighs(tiny([{ name: 'big', accuracy: 0.9, latencyMs: 20, throughputRps: 100, batch: 16 }], 1000));
+    const infeasible = ['stage only: no option is possible; closest: batch 16 > maxBatch 8'];
+    assert.deepEqual(overBatch.explanation, {
+      summary: `infeasible: ${infeasible.join('; ')}; fallback config applied`,
+      binding: [],
+      alternatives: [],
+      infeasible,
+    });
+    assert.deepEqual(
+      overBatch.config.map((c) => [c.variant, c.batch]),
+      [['big', 16]],
+    );
+    // Two variants over a 5 ms SLA: the message names the faster one of each stage.
+    const slow = await decideWithHighs(
+      tiny(
+        [
+          { name: 'slow', accuracy: 0.9, latencyMs: 30, throughputRps: 100 },
+          { name: 'fast', accuracy: 0.8, latencyMs: 10, throughputRps: 100 },
+        ],
+        5,
+      ),
+    );
+    assert.match(
+      slow.explanation.infeasible[0] ?? '',
+      /^fastest options need [\d.]+ ms > SLA 5 ms \(only: fast\/cpu-1 batch 1 [\d.]+ ms\)$/,
+    );
   });
 });
 

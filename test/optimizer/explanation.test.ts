@@ -62,6 +62,25 @@ describe('the explanation of a decision', () => {
     assert.equal(alternative?.reason, 'best with another variant: small/cpu-1 batch 1 ×1 loses 0.18 objective');
   });
 
+  it('rules out a stage’s variant in that stage only when it looks for the alternative', () => {
+    // Two copies of the stage in one pipeline, within 110 ms: large ×3 twice (100 ms, 1.74). The
+    // alternative of each stage runs small there and keeps large in the other: 1.56, a loss of 0.18.
+    const one = classify(110);
+    const twice: Problem = { ...one, stages: [one.stages[0], { ...one.stages[0], name: 'again' }] as Problem['stages'] };
+    const d = decide(twice);
+    assert.deepEqual(
+      d.config.map((c) => `${c.stage} ${c.variant} ×${c.replicas}`),
+      ['classify large ×3', 'again large ×3'],
+    );
+    assert.deepEqual(
+      d.explanation.alternatives.map((a) => [a.stage, a.option?.variant, Number(a.objectiveLoss?.toFixed(9))]),
+      [
+        ['classify', 'small', 0.18],
+        ['again', 'small', 0.18],
+      ],
+    );
+  });
+
   it('a baseline says what its constraint costs against ipa, and that it fixed the variant', () => {
     const d = decide(classify(55), { baseline: 'fa2', current: running('small') });
     assert.equal(d.config[0]?.variant, 'small');
