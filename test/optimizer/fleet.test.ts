@@ -4,8 +4,10 @@ import { seededRandom } from '../../src/common/seededRandom.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { PAS_METHODS, type PasMethod } from '../../src/model/settings.js';
-import { type Fleet, optimizeFleet, pipelineCandidates, solveFleetBruteForce } from '../../src/optimizer/fleet.js';
+import { buildChoiceModel, latencyOf, objectiveOf } from '../../src/optimizer/choiceModel.js';
+import { type Candidate, type Fleet, optimizeFleet, pipelineCandidates, solveFleetBruteForce } from '../../src/optimizer/fleet.js';
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
+import { buildOptions, type Option } from '../../src/optimizer/options.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 import { randomProblem } from '../../src/tooling/syntheticProblems.js';
 import { classify } from './handInstance.js';
@@ -54,6 +56,51 @@ describe('fleet: pipelines sharing capacity', () => {
       if (!joint.independent.fits) binding += 1;
     }
     assert.ok(binding > 10, `capacity bound in only ${binding} fleets`);
+  });
+
+  it('a pipeline’s candidates: every config within its SLA, then those no other beats in objective, cores and GPUs', () => {
+    const random = seededRandom(23);
+    let gpus = 0;
+    for (let i = 0; i < 60; i++) {
+      const problem = randomProblem(profiles, PAS_METHODS[i % 3] as PasMethod, random, {
+        maxStages: 3,
+        maxVariants: 3,
+        maxShapes: 3,
+        maxBatches: 3,
+        maxCombinations: 400,
+      });
+      // Every config of the options, by a plain cartesian product.
+      const model = buildChoiceModel(problem, buildOptions(problem));
+      let configs: Option[][] = [[]];
+      for (const options of model.stages) configs = configs.flatMap((c) => options.map((o) => [...c, o]));
+      const within = configs.filter((c) => latencyOf(c) <= problem.slaMs);
+      const key = (c: { options: readonly Option[] }) => c.options.map((o) => `${o.variant}/${o.shape}/${o.batch}×${o.replicas}`).join(' ');
+      const all = pipelineCandidates(problem, false);
+      assert.deepEqual(all.map(key).sort(), within.map((options) => key({ options })).sort(), `problem #${i}: the configs within the SLA`);
+      for (const c of all) assert.equal(c.value, objectiveOf(model, c.options));
+      const kept = pipelineCandidates(problem);
+      const beats = (a: Candidate, b: Candidate) => a.value >= b.value && a.cpu <= b.cpu && a.gpu <= b.gpu;
+      for (const c of all)
+        assert.ok(
+          kept.some((k) => beats(k, c)),
+          `problem #${i}: nothing kept is as good as ${key(c)}`,
+        );
+      for (const [x, a] of kept.entries())
+        for (const [y, b] of kept.entries())
+          assert.ok(x === y || !beats(a, b), `problem #${i}: ${key(a)} kept beside ${key(b)}, which it beats`);
+      gpus += kept.some((c) => c.gpu > 0) ? 1 : 0;
+    }
+    assert.ok(gpus > 5, `${gpus} problems keep a candidate on a GPU`);
+  });
+
+  it('refuses a pipeline with more feasible configs than its limit, naming it', () => {
+    const count = pipelineCandidates(classify(1000), false).length;
+    assert.equal(count, 2);
+    assert.equal(pipelineCandidates(classify(1000), false, count).length, count);
+    assert.throws(
+      () => pipelineCandidates(classify(1000), false, count - 1),
+      /^Error: pipeline classify: more than 1 feasible configs; narrow its variants or shapes$/,
+    );
   });
 
   it('beats per-pipeline solves when capacity binds', async () => {
@@ -119,7 +166,14 @@ describe('fleet: pipelines sharing capacity', () => {
     // One after the other: the first takes large (3 cores), the second small with the core left.
     assert.ok(fits.sequential.feasible && Math.abs((fits.sequential.objective ?? 0) - 1.56) < 1e-9);
     assert.deepEqual(fits.sequential.used, { cpu: 4, gpu: 0 });
-    assert.deepEqual([fits.solver.status, fits.solver.candidates, fits.reasons], ['optimal', 4, []]);
+    assert.deepEqual([fits.solver.method, fits.solver.status, fits.solver.candidates, fits.reasons], ['highs', 'optimal', 4, []]);
+    assert.deepEqual(
+      fits.pipelines.map((p) => p.feasible),
+      [true, true],
+    );
+    // 6 cores: each takes large, as alone.
+    const roomy = pair(6);
+    assert.deepEqual([roomy.objective.toFixed(9), roomy.independent.fits, roomy.used], ['1.740000000', true, { cpu: 6, gpu: 0 }]);
     // 1 core: not even small + small; the first pipeline takes the core and the second gets none.
     const scarce = pair(1);
     assert.equal(scarce.feasible, false);
