@@ -4,7 +4,7 @@ import type { Config } from '../../src/model/config.js';
 import type { Problem } from '../../src/model/problem.js';
 import { decide } from '../../src/optimizer/decide.js';
 import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
-import { classify, cpu, row } from './handInstance.js';
+import { classify, classifyWith, cpu, row } from './handInstance.js';
 
 /**
  * A decision explains itself: which limit binds and what lifting it would gain, the best config
@@ -124,18 +124,10 @@ describe('the explanation of a decision', () => {
   });
 
   it('among equally good configs keeps the one running, at the replicas this load needs', () => {
-    const twins: Problem = {
-      ...classify(1000),
-      stages: [
-        {
-          name: 'classify',
-          variants: [
-            { name: 'a', accuracy: 80, shapes: cpu([row(1, 10, 20)]) },
-            { name: 'b', accuracy: 80, shapes: cpu([row(1, 10, 20)]) },
-          ],
-        },
-      ],
-    };
+    const twins = classifyWith([
+      { name: 'a', accuracy: 80, shapes: cpu([row(1, 10, 20)]) },
+      { name: 'b', accuracy: 80, shapes: cpu([row(1, 10, 20)]) },
+    ]);
     assert.equal(decide(twins).config[0]?.variant, 'a');
     const kept = decide(twins, { current: running('b', 1) });
     assert.deepEqual(

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { seededRandom } from '../../src/common/seededRandom.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
-import type { Problem } from '../../src/model/problem.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
 import { PAS_METHODS, type PasMethod } from '../../src/model/settings.js';
 import { buildChoiceModel, latencyOf, objectiveOf } from '../../src/optimizer/choiceModel.js';
@@ -11,7 +10,7 @@ import { loadHighsSolver } from '../../src/optimizer/highsSolver.js';
 import { buildOptions, type Option } from '../../src/optimizer/options.js';
 import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 import { randomProblem } from '../../src/tooling/syntheticProblems.js';
-import { classify, row } from './handInstance.js';
+import { classify, classifyWith, gpu, row } from './handInstance.js';
 
 describe('fleet: pipelines sharing capacity', () => {
   let profiles: ProfileSet;
@@ -194,19 +193,11 @@ describe('fleet: pipelines sharing capacity', () => {
     // On one-GPU replicas at 30 rps: fast (70 %, 30 rps a replica) ×1 is worth 0.70 − 0.1 = 0.6;
     // accurate (96 %, 15 rps) ×2 is worth 0.96 − 0.2 = 0.76. Neither beats the other, so the
     // leanest of each pipeline takes 1 GPU: two pipelines need 2 of the 1 there is.
-    const gpu = (batches: ReturnType<typeof row>[]) => [{ name: 'gpu-1', cpu: 0, gpu: 1, batches }];
-    const onGpu = (): Problem => ({
-      ...classify(1000),
-      stages: [
-        {
-          name: 'classify',
-          variants: [
-            { name: 'fast', accuracy: 70, shapes: gpu([row(1, 10, 30)]) },
-            { name: 'accurate', accuracy: 96, shapes: gpu([row(1, 10, 15)]) },
-          ],
-        },
-      ],
-    });
+    const onGpu = () =>
+      classifyWith([
+        { name: 'fast', accuracy: 70, shapes: gpu([row(1, 10, 30)]) },
+        { name: 'accurate', accuracy: 96, shapes: gpu([row(1, 10, 15)]) },
+      ]);
     assert.deepEqual(
       pipelineCandidates(onGpu()).map((c) => `${c.options[0]?.variant} ${c.gpu} ${c.value.toFixed(2)}`),
       ['accurate 2 0.76', 'fast 1 0.60'],

@@ -4,6 +4,7 @@ import type { Problem } from '../../src/model/problem.js';
 
 export const row = (batch: number, latencyMs: number, throughputRps: number) => ({ batch, latencyMs, throughputRps });
 export const cpu = (batches: ReturnType<typeof row>[]) => [{ name: 'cpu-1', cpu: 1, gpu: 0, batches }];
+export const gpu = (batches: ReturnType<typeof row>[]) => [{ name: 'gpu-1', cpu: 0, gpu: 1, batches }];
 
 /**
  * One stage at 30 rps, steady, at most 3 replicas and batch 1; objective = PAS − 0.01 × cores.
@@ -33,4 +34,9 @@ export function classify(slaMs: number, load = 30): Problem {
       },
     ],
   };
+}
+
+/** The hand-worked stage within 1,000 ms, with other variants in its place. */
+export function classifyWith(variants: Problem['stages'][number]['variants']): Problem {
+  return { ...classify(1000), stages: [{ name: 'classify', variants }] };
 }

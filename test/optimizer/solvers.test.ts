@@ -25,6 +25,14 @@ import { gridProblem, randomProblem, variantPool } from '../../src/tooling/synth
 const objectiveAt = (model: ChoiceModel, solution: Solution | undefined) =>
   solution?.choice ? objectiveOf(model, chosen(model, solution.choice)) : undefined;
 
+/** An option that only a solver reads: its latency, accuracy and penalty, on `cost` one-core replicas. */
+function madeOption(stage: number, latencyMs: number, accuracy: number, cost = 1, penalty = 0): Option {
+  return {
+    ...{ stage, variant: `v${latencyMs}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: cost, cpu: cost, gpu: 0 },
+    ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs, cost, penalty },
+  };
+}
+
 /**
  * A made-up model with a real trade-off and no dominance pruning: 2–4 stages of 3–8 options where
  * accuracy costs latency, and an SLA between the fastest and the slowest config (sometimes below
@@ -33,14 +41,11 @@ const objectiveAt = (model: ChoiceModel, solution: Solution | undefined) =>
  */
 function tradeOffModel(random: () => number, pas: PasMethod): ChoiceModel {
   const stages = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, stage) =>
-    Array.from({ length: 3 + Math.floor(random() * 6) }, (_, i): Option => {
+    Array.from({ length: 3 + Math.floor(random() * 6) }, () => {
       const accuracy = 0.5 + 0.5 * random();
       const latencyMs = Math.round(10 + 100 * accuracy * random() + 50 * random());
       const cost = 1 + Math.floor(random() * 8);
-      return {
-        ...{ stage, variant: `v${i}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: cost, cpu: cost, gpu: 0 },
-        ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs, cost, penalty: 0.05 * cost },
-      };
+      return madeOption(stage, latencyMs, accuracy, cost, 0.05 * cost);
     }),
   );
   const fastest = stages.reduce((t, s) => t + Math.min(...s.map((o) => o.latencyMs)), 0);
@@ -130,9 +135,9 @@ describe('the solvers, each on its own', () => {
         const dp = (limit: number) => (pas === 'multiply' ? solveParetoDpMultiply(model, limit) : solveParetoDp(model, limit));
         const bnb = solveBranchAndBound(model);
         const pareto = dp(Number.POSITIVE_INFINITY);
-        const answers: [string, Solution | undefined][] = [
-          ['branch-and-bound', bnb],
-          ['pareto', pareto],
+        const answers: [string, Solution | undefined, ChoiceModel][] = [
+          ['branch-and-bound', bnb, model],
+          ['pareto', pareto, model],
         ];
         if (pas !== 'multiply') {
           const { model: reduced, incumbent } = presolveLinear(model);
@@ -143,12 +148,11 @@ describe('the solvers, each on its own', () => {
           total.greedy += start ?? 0;
           const highs = solveHighsMilp(model).solution;
           assert.equal(highs.work, 1, `${where}: HiGHS solved once`);
-          answers.push(['highs', highs], ['highs after the presolve', solveHighsMilp(reduced, incumbent).solution]);
+          answers.push(['highs', highs, model], ['highs after the presolve', solveHighsMilp(reduced, incumbent).solution, reduced]);
         }
-        for (const [name, solution] of answers) {
+        for (const [name, solution, solved] of answers) {
           assert.equal(solution?.status, brute.status, `${where}: ${name} says ${solution?.status}, brute force ${brute.status}`);
-          const value =
-            name === 'highs after the presolve' ? objectiveAt(presolveLinear(model).model, solution) : objectiveAt(model, solution);
+          const value = objectiveAt(solved, solution);
           assert.ok(
             value === optimum || Math.abs((value as number) - (optimum as number)) <= 1e-9,
             `${where}: ${name} ${value}, brute ${optimum}`,
@@ -296,10 +300,7 @@ describe('the solvers, each on its own', () => {
   });
 
   it('HiGHS cuts an answer over the SLA by less than its tolerance and solves again; after three it hands over', () => {
-    const option = (stage: number, latencyMs: number, accuracy: number): Option => ({
-      ...{ stage, variant: `v${latencyMs}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: 1, cpu: 1, gpu: 0, cost: 1, penalty: 0 },
-      ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs },
-    });
+    const option = (stage: number, latencyMs: number, accuracy: number) => madeOption(stage, latencyMs, accuracy);
     // The first `over` options of stage 0 with stage 1's slow option exceed the 100 ms SLA by
     // 1e-8 to 3e-8 ms, inside HiGHS's feasibility tolerance, and are worth the most (1.9, 1.89,
     // 1.88). The best config that fits is stage 0's most accurate option with stage 1's fast one: 1.
