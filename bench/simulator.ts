@@ -225,7 +225,7 @@ async function videoWorkload(spec: PipelineSpec, profiles: ProfileSet): Promise<
   return {
     name: `video, ${TRACE_HOURS} h of the undamped trace (IPA's arrivals)`,
     arrivalsMs: loadGeneratorArrivals(loads, 1),
-    plans: stagePlansOf(decision.config, profiles),
+    plans: stagePlansOf(decision.config, profiles, spec.cost),
     slaMs: spec.slaMs,
     dropLimitMs: defaultDropLimitMs(spec.slaMs),
     batchTimeoutMs: spec.limits.maxBatchWaitMs,

@@ -18,6 +18,7 @@ const UNIT = [
   'forecast/',
   'live/loadReplay',
   'live/liveRunFigures',
+  'live/servingReplay',
   'live/liveRunGoals',
   'live/serverTiming',
   'live/stageQueue',

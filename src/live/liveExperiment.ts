@@ -26,6 +26,7 @@ import { type LiveRunResult, type LiveRunSeries, liveRunSeries, measuredFigures,
 import { livePeakRps } from './liveScale.js';
 import { type LiveServer, readReplicas } from './liveState.js';
 import { type ReplayProgress, type ReplayRecord, replayLoad, replaySchedule, sourceLoads } from './loadReplay.js';
+import { rolloutWindows, type ServingFigures, simulateServing, splitByRollouts } from './servingReplay.js';
 import { measuredReconfigurationDelay, type ReconfigurationDelay, type SimulatedLiveRun, simulateLiveRun } from './simulatedLiveRun.js';
 
 /**
@@ -105,6 +106,8 @@ export interface LiveDecision {
   predictedCost?: number;
   reason?: string;
   apply?: string;
+  /** From the apply's start to the replicas it started serving, ms (the local actuator measures it). */
+  servingMs?: number;
 }
 
 export interface LiveRun {
@@ -114,6 +117,10 @@ export interface LiveRun {
   simulated: SimulatedLiveRun;
   /** The simulator's reconfiguration delay: what this run's applies measured. */
   reconfigurationDelay: ReconfigurationDelay;
+  /** The simulator serving this run's own configs (servingReplay.ts): the serving model's share of the gap. */
+  servedAsRun: ServingFigures;
+  /** The measured requests sent while new replicas were starting, and the rest. */
+  rollouts: { during: ServingFigures; outside: ServingFigures };
   workflowId: string;
   /** The profile set the loop planned with (its decisions' version). */
   profilesVersion?: string;
@@ -206,6 +213,7 @@ function liveDecision(d: DecisionRecord, t0: number): LiveDecision {
     ...(d.predicted ? { predictedPas: d.predicted.pas, predictedCost: d.predicted.cost } : {}),
     ...(d.reason ? { reason: d.reason } : {}),
     ...(d.apply ? { apply: `${d.apply.status}: ${d.apply.detail}` } : {}),
+    ...(d.apply?.servingMs !== undefined ? { servingMs: d.apply.servingMs } : {}),
   };
 }
 
@@ -332,12 +340,13 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     slaMs: spec.slaMs,
   };
   const delay = measuredReconfigurationDelay(p.decisions);
+  const simulatedSends = p.aborted ? Float64Array.from(p.records.map((r) => r.scheduledMs)).sort() : schedule.sendAtMs;
   const simulated = simulateLiveRun({
     spec,
     profiles,
     forecaster: o.forecaster,
     pattern: o.pattern,
-    sendAtMs: p.aborted ? Float64Array.from(p.records.map((r) => r.scheduledMs)).sort() : schedule.sendAtMs,
+    sendAtMs: simulatedSends,
     durationMs,
     policy: p.policy,
     peakRps: schedule.peakRps,
@@ -345,6 +354,18 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     seed: o.seed,
     hpaStabilizationSeconds: plan.hpaStabilizationSeconds,
     reconfigurationDelaySeconds: delay.seconds,
+  });
+  const decisions = p.decisions.map((d) => liveDecision(d, p.t0));
+  // What the live pipeline served: a failed apply left the config before it running.
+  const served = decisions.filter((d) => d.outcome !== 'apply-failed' && d.outcome !== 'skipped');
+  const servedAsRun = simulateServing({
+    spec,
+    profiles,
+    sendAtMs: simulatedSends,
+    durationMs,
+    steps: served,
+    reconfigurationDelaySeconds: delay.seconds,
+    seed: o.seed,
   });
   const load = p.samples.load;
   return {
@@ -357,9 +378,11 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
       simulated: roundedFigures(simulated.figures),
     },
     series: liveRunSeries(measures, o.intervalSeconds),
-    decisions: p.decisions.map((d) => liveDecision(d, p.t0)),
+    decisions,
     simulated,
     reconfigurationDelay: delay,
+    servedAsRun,
+    rollouts: splitByRollouts(p.records, rolloutWindows(decisions), spec.slaMs),
     workflowId: p.workflowId,
     ...(p.decisions[0] ? { profilesVersion: p.decisions[0].profilesVersion } : {}),
     loadAverage: {

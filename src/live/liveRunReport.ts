@@ -8,6 +8,7 @@ import type { LiveExperiment, LiveRun } from './liveExperiment.js';
 import { liveGoals } from './liveRunGoals.js';
 import { liveRunPlots } from './liveRunPlots.js';
 import { conserved } from './liveRunSummary.js';
+import type { ServingFigures } from './servingReplay.js';
 import { LOCAL_RECONFIGURATION_DELAY_SECONDS, type ReconfigurationDelay } from './simulatedLiveRun.js';
 
 /** What the report says beyond the experiment: how it was started and where its loops ran. */
@@ -94,6 +95,34 @@ export function overviewTable(
   return [header, rows];
 }
 
+/**
+ * Per policy, the gap between measurement and simulation taken apart (servingReplay.ts): the
+ * simulator serving the run's own configs isolates the serving model; the requests sent while new
+ * replicas were starting show what a rollout costs on this machine.
+ */
+export function partingTable(runs: readonly LiveRun[]): [string[], (string | number)[][]] {
+  const header = [
+    'policy',
+    'measured p50 / p99 ms, viol. %',
+    "sim. on the run's configs",
+    'sim. deciding itself',
+    'measured, sent during rollouts',
+    'measured, the rest',
+  ];
+  const cell = (x: { p50Ms: number; p99Ms: number; violationsPct: number }) =>
+    `${f(x.p50Ms, 1)} / ${f(x.p99Ms, 1)}, ${f(x.violationsPct, 3)}`;
+  const withCount = (x: ServingFigures) => (x.requests > 0 ? `${cell(x)} (${x.requests} req.)` : '–');
+  const rows = runs.map((run) => [
+    run.result.policy,
+    cell(run.result),
+    cell(run.servedAsRun),
+    cell({ ...run.simulated.run.summary, violationsPct: run.simulated.run.summary.violationPercent }),
+    withCount(run.rollouts.during),
+    withCount(run.rollouts.outside),
+  ]);
+  return [header, rows];
+}
+
 function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: string[]): string {
   const slaMs = e.runs[0]?.result.slaMs;
   const versions = [...new Set(e.runs.map((r) => r.profilesVersion).filter((v): v is string => v !== undefined))];
@@ -119,6 +148,15 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
     '## Measured and simulated',
     '',
     overview,
+    '',
+    '## Where they part',
+    '',
+    markdownTable(...partingTable(e.runs)),
+    '',
+    "Serving the run's own configs (at the times its loop applied them, with its reconfiguration delay), the simulator " +
+      'isolates its serving model: the profile rows as service times, its batching, no gateway hop, a machine of its own. ' +
+      'What is left between that column and the simulated one is deciding: its own forecasts, hence its own configs and their timing. ' +
+      'Rollouts are the seconds from a step whose apply started replicas to them serving: on this machine a starting MLServer takes CPU from the replicas serving.',
     '',
     '## Goals',
     '',
@@ -172,6 +210,8 @@ function seriesJson(e: LiveExperiment) {
         violationsPercent: i.violationsPercent,
       })),
       decisions: run.decisions,
+      servedAsRun: run.servedAsRun,
+      rollouts: run.rollouts,
       simulated: {
         description: run.simulated.run.description,
         settings: run.simulated.settings,

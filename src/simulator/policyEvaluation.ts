@@ -52,6 +52,27 @@ export function defaultEvaluationSettings(spec: PipelineSpec): EvaluationSetting
   };
 }
 
+/** The simulated pipeline of a spec serving `arrivalsMs` for `seconds`, with the settings' drop limit, delay and seed. */
+export function pipelineSimulatorFor(
+  spec: PipelineSpec,
+  arrivalsMs: Float64Array,
+  settings: Pick<EvaluationSettings, 'dropLimitMs' | 'reconfigurationDelaySeconds' | 'seed'>,
+  seconds: number,
+): PipelineSimulator {
+  return new PipelineSimulator({
+    arrivalsMs,
+    stages: spec.stages.length,
+    slaMs: spec.slaMs,
+    dropLimitMs: settings.dropLimitMs,
+    batchTimeoutMs: spec.limits.maxBatchWaitMs,
+    reconfigurationDelayMs: settings.reconfigurationDelaySeconds * 1000,
+    pas: spec.pas,
+    seed: settings.seed + 1,
+    seconds,
+    maxBatch: Math.max(spec.limits.maxBatch, ...spec.stages.map((s) => s.maxBatch ?? 0)),
+  });
+}
+
 /** Decision times of a run whose steps all finish within the interval: 0, interval, 2·interval, … before its end (s). */
 export function decisionTimes(seconds: number, intervalSeconds: number): number[] {
   const times: number[] = [];
@@ -176,18 +197,7 @@ export interface PolicyRunInput {
 export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) => void): PolicyRun {
   const { spec, profiles, pattern, policy, settings } = input;
   const seconds = pattern.loads.length;
-  const simulator = new PipelineSimulator({
-    arrivalsMs: input.arrivalsMs,
-    stages: spec.stages.length,
-    slaMs: spec.slaMs,
-    dropLimitMs: settings.dropLimitMs,
-    batchTimeoutMs: spec.limits.maxBatchWaitMs,
-    reconfigurationDelayMs: settings.reconfigurationDelaySeconds * 1000,
-    pas: spec.pas,
-    seed: settings.seed + 1,
-    seconds,
-    maxBatch: Math.max(spec.limits.maxBatch, ...spec.stages.map((s) => s.maxBatch ?? 0)),
-  });
+  const simulator = pipelineSimulatorFor(spec, input.arrivalsMs, settings, seconds);
   const ipaSettings = settingsOf(spec);
   // What the simulated pipeline runs: nothing until the first decision deploys a config.
   let running: Config | undefined;
@@ -213,7 +223,7 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
     hpaHistory = recommendation.hpaHistory;
     plannedWindow = recommendation.plannedWindow;
     const deploys = config.stages.length > 0 && !sameConfig(running, config);
-    if (deploys) simulator.reconfigure(stagePlansOf(decision.config, profiles), t * 1000);
+    if (deploys) simulator.reconfigure(stagePlansOf(decision.config, profiles, spec.cost), t * 1000);
     decisions.push({
       t,
       forecast: planned.forecast,

@@ -146,6 +146,18 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
     }
     const report = await readFile(join(out, 'report.md'), 'utf8');
     for (const policy of LOOP_POLICIES) assert.match(report, new RegExp(`### ${policy}\\n`));
+    // Where measurement and simulation part: the simulator serving each run's own configs, and
+    // the requests sent during rollouts apart from the rest, every request in one of the two.
+    assert.match(report, /## Where they part\n/);
+    for (const run of series.runs) {
+      assert.equal(run.servedAsRun.requests, run.result.sent, `${run.result.policy}: the serving replay served the requests sent`);
+      assert.ok(Number.isFinite(run.servedAsRun.p99Ms), `${run.result.policy}: the serving replay has a p99`);
+      assert.equal(
+        run.rollouts.during.requests + run.rollouts.outside.requests,
+        run.result.sent,
+        `${run.result.policy}: every request in a part`,
+      );
+    }
 
     // Nothing of the live pipeline is left: no gateway, Prometheus or model server under the state folder.
     assert.deepEqual(await processesUnder(stateDir), [], 'no process of the run is left');
