@@ -29,8 +29,8 @@ import { startTestServer } from '../helpers/temporal.js';
  * SIGKILLed and replaced, the gateway killed and brought back with `ipa live up`.
  */
 // The high load is the busiest the machine can take with CPU quotas it really has (liveScale.ts:
-// 10 requests/s on the 2-core AMD machine CI runs on); the low one a seventh of it or so, where
-// ipa plans fewer cores. 40 → 6 on a faster machine, where the test was first written.
+// 40 requests/s on the 2-core AMD machine CI runs on, 10 on a slower one); the low one a seventh
+// of it or so, where ipa plans fewer cores.
 const spec = await resolvePipelineSpec('testbed');
 const HIGH = livePeakRps(spec, await resolveProfileSet(spec.profiles ?? spec.name)) ?? 1;
 const LOW = Math.max(1, Math.floor(HIGH * 0.15));
