@@ -7,18 +7,28 @@ import { createWorkers, runWorkers } from '../../src/temporal/worker.js';
 import { findTemporalCli, findTemporalTestServer } from '../../src/tooling/cliBinary.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/searchAttributes.js';
 
-/** A real Temporal dev server from the project's own CLI binary (no download by the SDK). */
+/**
+ * A real Temporal dev server from the project's own CLI binary (no download by the SDK). The SDK
+ * gives the server a fixed 5 s to listen; on a busy 2-core machine (a test before still stopping
+ * its model servers) a start can take longer, so a start that timed out is tried again, twice.
+ */
 export async function startTestServer(): Promise<TestWorkflowEnvironment> {
   // Before anything creates the SDK's runtime: logs go to pino, signals stay ipa's.
   installRuntime();
   const path = await findTemporalCli();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path },
-      ip: '127.0.0.1',
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-    },
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path },
+          ip: '127.0.0.1',
+          searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        },
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 /** Temporal's time-skipping test server, from the pinned PyPI package. */
