@@ -3,8 +3,8 @@ import type { Config } from '../model/config.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import { sameConfig } from '../model/sameConfig.js';
-import { latencyStats } from '../profiling/latencyStats.js';
 import { defaultDropLimitMs, pipelineSimulatorFor } from '../simulator/policyEvaluation.js';
+import { summarizeRun } from '../simulator/runSummary.js';
 import { stagePlansOf } from '../simulator/stagePlans.js';
 import { countRecords, type ReplayRecord } from './loadReplay.js';
 
@@ -70,19 +70,9 @@ export function simulateServing(input: ServingReplayInput): ServingFigures {
   }
   if (!running) throw new Error(`the live run of ${spec.name} recorded no config to serve`);
   simulator.drain();
-  const answered: number[] = [];
-  let violations = 0;
-  for (let i = 0; i < sendAtMs.length; i++) {
-    const latency = simulator.latencyMs[i] as number;
-    if (Number.isNaN(latency)) violations++;
-    else {
-      answered.push(latency);
-      if (latency > spec.slaMs) violations++;
-    }
-  }
-  const { p50Ms, p99Ms } = latencyStats(answered);
-  const requests = sendAtMs.length;
-  return { requests, violationsPct: requests === 0 ? 0 : roundTo((100 * violations) / requests, 3), p50Ms, p99Ms };
+  // The same summary as the simulated loop's, so the report's two simulated columns count alike.
+  const summary = summarizeRun(simulator.series(), simulator.latencyMs, seconds, spec.slaMs, []);
+  return { requests: summary.requests, violationsPct: roundTo(summary.violationPercent, 3), p50Ms: summary.p50Ms, p99Ms: summary.p99Ms };
 }
 
 /**
