@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -251,12 +251,14 @@ function isReady(node: { status?: { conditions?: { type: string; status: string 
  * component is its own process group under a temporary folder; stop() removes both.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  // freePort() only says a port was free a moment ago: on a lost race, start over on others.
+  // freePort() only says a port was free a moment ago: on a lost race, start over on others. An
+  // etcd that timed out a request at its first writes (a busy CI machine) is started over too.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options);
     } catch (err) {
-      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+      const message = `${(err as Error).message} ${(err as { body?: unknown }).body ?? ''}`;
+      if (attempt >= 3 || !/address already in use|etcdserver: request timed out/.test(message)) throw err;
     }
   }
 }
@@ -264,7 +266,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const binaries = await findKubernetesBinaries();
-  const dir = await mkdtemp(join(tmpdir(), 'ipa-k8s-'));
+  // In memory where there is a tmpfs: etcd fsyncs every write, and on a busy disk that alone
+  // times out its first requests. A test cluster need not outlive the machine.
+  const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ipa-k8s-'));
   const c = new Components(dir);
   try {
     const certs = await makeCertificates(dir, SERVICE_IP);
