@@ -8,17 +8,12 @@
  *
  *   node dist/bench/liveServing.js [--rounds N]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalActuator } from '../src/actuators/local.js';
 import { table } from '../src/common/table.js';
-import { startGatewayProcess } from '../src/live/gatewayProcess.js';
-import { processRef, writeServer } from '../src/live/liveState.js';
 import type { Config } from '../src/model/config.js';
 import { startModelServer } from '../src/profiling/testbed.js';
 import { cpuLimitUnavailable } from '../src/tooling/cpuLimit.js';
+import { startLiveTestbed } from './liveTestbed.js';
 import { percentile } from './percentile.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
@@ -31,15 +26,7 @@ const config = (variant: string, replicas: number): Config => ({
   ],
 });
 
-const stateDir = await mkdtemp(join(tmpdir(), 'ipa-bench-serving-'));
-const running = await startGatewayProcess({ pipeline: 'testbed', stateDir, pollMs: 50 });
-await writeServer(
-  'testbed',
-  'gateway',
-  { url: running.url, process: await processRef(process.pid), startedAt: new Date().toISOString(), logFile: '' },
-  stateDir,
-);
-const actuator = new LocalActuator({ kind: 'local', stateDir, readyTimeoutSeconds: 120, drainTimeoutSeconds: 30 });
+const { gateway: running, actuator, close } = await startLiveTestbed();
 
 const routedUrls = () =>
   new Set(
@@ -89,9 +76,7 @@ try {
     process.stderr.write(`round ${round}/${rounds} done\n`);
   }
 } finally {
-  await actuator.release('testbed');
-  await running.close();
-  await rm(stateDir, { recursive: true, force: true });
+  await close();
 }
 
 const s = (ms: number) => (ms / 1000).toFixed(2);

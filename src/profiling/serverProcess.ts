@@ -1,4 +1,4 @@
-import { createCpuLimit } from '../tooling/cpuLimit.js';
+import { cpuLimitUnavailable, createCpuLimit, type StartPriority } from '../tooling/cpuLimit.js';
 import { type ProcessGroup, startProcessGroup } from '../tooling/processGroup.js';
 import { type InferenceEndpoint, waitUntilReady } from './inferenceEndpoint.js';
 
@@ -11,6 +11,11 @@ export interface ServerProcessOptions {
   /** A CPU limit in cores, enforced once it is ready (a start-up boost); its cgroup is `ipa/limitName`. */
   cpuLimit?: number;
   limitName: string;
+  /**
+   * Default `low`: until ready it runs at the lowest CPU weight (cpuLimit.ts says why), in a
+   * cgroup of its own even without a limit, where this host has cgroups.
+   */
+  startPriority?: StartPriority;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** Its output goes to this file and it outlives this process (a replica a restarted worker adopts). */
@@ -30,7 +35,9 @@ export type ServerStart =
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerStart> {
   const pinned = options.cores ? ['taskset', '--cpu-list', options.cores.join(','), ...options.command] : options.command;
-  const limit = options.cpuLimit === undefined ? undefined : await createCpuLimit(options.limitName, options.cpuLimit);
+  const startPriority = options.startPriority ?? 'low';
+  const grouped = options.cpuLimit !== undefined || (startPriority === 'low' && !(await cpuLimitUnavailable()));
+  const limit = grouped ? await createCpuLimit(options.limitName, options.cpuLimit, startPriority) : undefined;
   const command = limit ? limit.wrap(pinned) : pinned;
   const group = startProcessGroup(command[0] as string, command.slice(1), {
     cwd: options.cwd,

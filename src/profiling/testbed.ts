@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../common/log.js';
 import { cacheDir, projectRoot } from '../common/paths.js';
+import type { StartPriority } from '../tooling/cpuLimit.js';
 import { freePort } from '../tooling/freePort.js';
 import { startServerProcess } from './serverProcess.js';
 
@@ -88,6 +89,8 @@ export interface ModelServerOptions {
    * as Kubernetes' in-place resize gives, so a replica's start does not crawl at a quarter core.
    */
   cpuLimit?: number;
+  /** How it starts beside servers that serve (serverProcess.ts); default `low`. */
+  startPriority?: StartPriority;
   /**
    * A folder the caller keeps (the model settings and `server.log` go there): the server then
    * outlives this process, for a restarted worker to adopt. A temporary folder, and a server
@@ -174,6 +177,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       endpoint: { baseUrl: url, model: variant.name },
       ...(options.cores ? { cores: options.cores } : {}),
       ...(options.cpuLimit !== undefined ? { cpuLimit: options.cpuLimit } : {}),
+      ...(options.startPriority ? { startPriority: options.startPriority } : {}),
       limitName: `${variant.name}-${httpPort}`,
       cwd: workDir,
       env,

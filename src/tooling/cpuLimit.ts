@@ -7,18 +7,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * its own (cgroup v2's cpu.max, or v1's cpu.cfs_quota_us where the cpu controller is mounted on
  * its own). The period is 10 ms, not the kernel's default 100 ms: a replica that spends its quota
  * early waits out the rest of the period, and at 100 ms that stall alone would break a 200 ms SLA.
+ *
+ * A server starts unlimited (a start-up boost), but at the lowest CPU weight: it takes only what
+ * the serving replicas leave. At equal weight an MLServer starting on a 2-core machine took CPU
+ * from the replicas serving beside it, a sharing a Kubernetes node's per-pod limits would not
+ * allow (`npm run bench:startup` measures both). Without a quota (`cores` undefined) the group
+ * only gives that start-up priority.
  */
 export interface CpuLimit {
   /** The cgroup folder; a restarted worker finds the limit again by it. */
   dir: string;
-  cores: number;
+  /** The quota in cores; undefined for no quota. */
+  cores: number | undefined;
   /** `command` started inside the cgroup, so it and everything it forks are limited from their first instruction. */
   wrap(command: string[]): string[];
-  /** Sets the quota (until then the group is unlimited, which lets a server start at full speed). */
+  /** Sets the quota and the normal weight (until then the group is unlimited at the lowest weight). */
   enforce(): Promise<void>;
   /** Removes the cgroup once its processes are gone; a no-op when it is already gone. */
   remove(): Promise<void>;
 }
+
+/** How a server starts: at the lowest weight (the default), or at the same weight as those serving (the earlier behaviour, a baseline). */
+export type StartPriority = 'low' | 'equal';
 
 export const CPU_PERIOD_US = 10_000;
 
@@ -27,6 +37,8 @@ interface Controller {
   procs: string;
   quota(cores: number): [file: string, value: string];
   unlimited: [file: string, value: string];
+  /** The lowest weight and the default one. */
+  weight: { file: string; lowest: string; normal: string };
 }
 
 const controllers: Controller[] = [
@@ -35,12 +47,14 @@ const controllers: Controller[] = [
     procs: 'cgroup.procs',
     quota: (cores) => ['cpu.cfs_quota_us', String(Math.round(cores * CPU_PERIOD_US))],
     unlimited: ['cpu.cfs_quota_us', '-1'],
+    weight: { file: 'cpu.shares', lowest: '2', normal: '1024' },
   },
   {
     root: '/sys/fs/cgroup',
     procs: 'cgroup.procs',
     quota: (cores) => ['cpu.max', `${Math.round(cores * CPU_PERIOD_US)} ${CPU_PERIOD_US}`],
     unlimited: ['cpu.max', `max ${CPU_PERIOD_US}`],
+    weight: { file: 'cpu.weight', lowest: '1', normal: '100' },
   },
 ];
 
@@ -75,9 +89,10 @@ export async function cpuLimitUnavailable(): Promise<string | undefined> {
   return 'no writable cgroup cpu controller (/sys/fs/cgroup/cpu or a cgroup v2 root delegating cpu): CPU limits need root on Linux';
 }
 
-/** Creates (or finds again) the cgroup `ipa/NAME` for a limit of `cores` cores. */
-export async function createCpuLimit(name: string, cores: number): Promise<CpuLimit> {
-  if (!(Number.isFinite(cores) && cores > 0)) throw new Error(`a CPU limit must be a number of cores > 0, got ${JSON.stringify(cores)}`);
+/** Creates (or finds again) the cgroup `ipa/NAME` for a limit of `cores` cores (none when undefined). */
+export async function createCpuLimit(name: string, cores: number | undefined, start: StartPriority = 'low'): Promise<CpuLimit> {
+  if (cores !== undefined && !(Number.isFinite(cores) && cores > 0))
+    throw new Error(`a CPU limit must be a number of cores > 0, got ${JSON.stringify(cores)}`);
   if (!/^[A-Za-z0-9._-]+$/.test(name))
     throw new Error(`a CPU limit's name must be letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
   const c = await controller();
@@ -88,13 +103,17 @@ export async function createCpuLimit(name: string, cores: number): Promise<CpuLi
   if (c.root === '/sys/fs/cgroup') await writeFile(join(parent, 'cgroup.subtree_control'), '+cpu').catch(() => {});
   if (c.root === '/sys/fs/cgroup/cpu') await writeFile(join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
   await writeFile(join(dir, c.unlimited[0]), c.unlimited[1]);
+  await writeFile(join(dir, c.weight.file), start === 'low' ? c.weight.lowest : c.weight.normal);
   return {
     dir,
     cores,
     wrap: (command) => ['sh', '-c', `echo $$ > "$0/${c.procs}" && exec "$@"`, dir, ...command],
     enforce: async () => {
-      const [file, value] = c.quota(cores);
-      await writeFile(join(dir, file), value);
+      if (cores !== undefined) {
+        const [file, value] = c.quota(cores);
+        await writeFile(join(dir, file), value);
+      }
+      await writeFile(join(dir, c.weight.file), c.weight.normal);
     },
     remove: () => removeCgroup(dir),
   };
