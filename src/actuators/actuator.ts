@@ -9,7 +9,7 @@ export interface ApplyRequest {
   config: Config;
   /** Resources of each shape the config uses (Kubernetes requests them per replica). */
   shapes?: Record<string, ShapeResources>;
-  /** The batch timeout the servers are given: the spec's maxBatchWaitMs. */
+  /** The batch timeout of the servers of a stage without one of its own (`batchTimeoutMs`): the spec's maxBatchWaitMs. */
   maxBatchWaitMs?: number;
 }
 

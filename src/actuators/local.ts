@@ -111,7 +111,8 @@ export class LocalActuator implements Actuator {
     const keep: ReplicaRecord[] = [];
     const missing: { kind: ReplicaKind; index: number }[] = [];
     for (const stage of config.stages) {
-      const kind: ReplicaKind = { ...kindOf(stage), maxBatchWaitMs };
+      // The stage's own batch timeout (the optimizer's choice), else the spec's limit.
+      const kind: ReplicaKind = { ...kindOf(stage), maxBatchWaitMs: stage.batchTimeoutMs ?? maxBatchWaitMs };
       const matching = live.replicas.filter((r) => sameKind(r, kind)).slice(0, stage.replicas);
       keep.push(...matching);
       for (let i = matching.length; i < stage.replicas; i++) missing.push({ kind, index: keep.length + missing.length });

@@ -13,7 +13,7 @@ import type { ReconfigurationRule } from '../model/pipelineSpec.js';
  * recommendation of its window): a running config that cannot hold the SLA at the planned load is
  * always replaced, so a scale-up the SLA needs is never held back. Any other change must hold the
  * SLA at the highest load planned in the last `stabilizationSeconds` too, and gain at least
- * `switchGain` of objective when it switches a stage's variant, shape or batch, `scaleGain` when
+ * `switchGain` of objective when it switches a stage's variant, shape, batch or batch timeout, `scaleGain` when
  * it only changes replica counts.
  */
 
@@ -40,11 +40,11 @@ export type RuleOutcome = { keep: false } | { keep: true; reason: string };
 /** Objective differences this small are float noise. */
 const TIE = 1e-9;
 
-/** Whether any stage changes more than its replica count. */
+/** Whether any stage changes more than its replica count (a new batch timeout restarts its servers too). */
 export function switchesStage(current: Config, proposed: Config): boolean {
   return proposed.stages.some((p) => {
     const c = current.stages.find((s) => s.stage === p.stage);
-    return !c || c.variant !== p.variant || c.shape !== p.shape || c.batch !== p.batch;
+    return !c || c.variant !== p.variant || c.shape !== p.shape || c.batch !== p.batch || c.batchTimeoutMs !== p.batchTimeoutMs;
   });
 }
 

@@ -101,12 +101,27 @@ export function renderDecision(problem: Problem, d: Decision): string {
       `${d.solver.optionsAfterPruning} of ${d.solver.optionsConsidered} options after pruning)`,
     '',
     table(
-      ['stage', 'variant', 'shape', 'batch', 'replicas', 'acc %', 'latency ms', 'batch wait ms', 'queue ms', 'capacity rps', 'cost'],
+      [
+        'stage',
+        'variant',
+        'shape',
+        'batch',
+        'timeout ms',
+        'replicas',
+        'acc %',
+        'latency ms',
+        'batch wait ms',
+        'queue ms',
+        'capacity rps',
+        'cost',
+      ],
       d.config.map((c) => [
         c.stage,
         c.variant,
         c.shape,
         c.batch,
+        // The batch timeout the servers get: the chosen one, else the spec's limit; none at batch 1.
+        c.batch > 1 ? (c.batchTimeoutMs ?? problem.limits.maxBatchWaitMs) : '',
         c.replicas,
         c.accuracy,
         c.latencyMs,

@@ -90,7 +90,7 @@ export class KubernetesActuator implements Actuator {
       const resources = request.shapes?.[stage.shape];
       if (!resources)
         throw new ValidationError('apply request', [{ path: `shapes.${stage.shape}`, message: 'required: the resources of the shape' }]);
-      return { stage, resources, maxBatchWaitMs: request.maxBatchWaitMs ?? 0, decisionId: request.decisionId };
+      return { stage, resources, maxBatchWaitMs: stage.batchTimeoutMs ?? request.maxBatchWaitMs ?? 0, decisionId: request.decisionId };
     });
     const at = (i: number) => located.get((stages[i] as Config['stages'][number]).stage) as Located;
 

@@ -1,4 +1,5 @@
 import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { roundTo } from '../common/roundTo.js';
 import type { KubernetesActuatorSpec } from '../model/adaptInput.js';
 import type { ShapeResources, StageConfig } from '../model/config.js';
 import type { Surge } from './rolloutPlan.js';
@@ -96,7 +97,11 @@ export function runningStage(
   const shape = deployment.metadata?.annotations?.[ANNOTATIONS.shape];
   const replicas = deployment.spec?.replicas ?? 1;
   if (!variant || !shape || !Number.isInteger(batch) || batch < 1 || replicas < 1) return undefined;
-  return { stage, variant, shape, batch, replicas };
+  // The batch timeout in seconds, as MLServer reads it; only a batch above 1 waits.
+  const timeoutSeconds = Number(env(spec.env.maxBatchTime) ?? Number.NaN);
+  const batchTimeoutMs =
+    batch > 1 && Number.isFinite(timeoutSeconds) && timeoutSeconds >= 0 ? roundTo(timeoutSeconds * 1000, 3) : undefined;
+  return { stage, variant, shape, batch, replicas, ...(batchTimeoutMs !== undefined ? { batchTimeoutMs } : {}) };
 }
 
 /** Ready when the controller has seen the latest spec and every wanted replica is updated and available. */

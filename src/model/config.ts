@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, noDuplicates, positiveInt, variantName } from './fields.js';
+import { dnsLabel, noDuplicates, nonNegativeNumber, positiveInt, variantName } from './fields.js';
 import { parseWith } from './validation.js';
 
 /** What runs (or should run) for one stage. */
@@ -9,6 +9,12 @@ const stageConfig = z.strictObject({
   shape: dnsLabel,
   batch: positiveInt,
   replicas: positiveInt,
+  /**
+   * How long a partial batch waits before it is served, ms: the optimizer's choice for a batch
+   * above 1. Absent (batch 1, or a config written by hand or before ipa chose it): the spec's
+   * `limits.maxBatchWaitMs`.
+   */
+  batchTimeoutMs: nonNegativeNumber.optional(),
 });
 
 /** A config: the chosen option and replica count of every stage, in pipeline order. */

@@ -11,6 +11,8 @@ export interface StageDecision {
   /** Percent, as published. */
   accuracy: number;
   profileLatencyMs: number;
+  /** The batch timeout the optimizer chose (batch > 1 only). */
+  batchTimeoutMs?: number;
   batchWaitMs: number;
   /** Waiting for a replica: the queue wait (poisson), or what the waves before the last batch take beyond the batch timeout (bursty). */
   queueMs: number;
@@ -82,5 +84,14 @@ export interface Decision {
 
 /** What a decision runs, without its predictions: the config an actuator applies. */
 export function configOf(decision: Pick<Decision, 'config'>): Config {
-  return { stages: decision.config.map(({ stage, variant, shape, batch, replicas }) => ({ stage, variant, shape, batch, replicas })) };
+  return {
+    stages: decision.config.map(({ stage, variant, shape, batch, replicas, batchTimeoutMs }) => ({
+      stage,
+      variant,
+      shape,
+      batch,
+      replicas,
+      ...(batchTimeoutMs !== undefined && batch > 1 ? { batchTimeoutMs } : {}),
+    })),
+  };
 }

@@ -2,9 +2,18 @@ import { roundTo } from '../common/roundTo.js';
 import type { StageConfig } from './config.js';
 import type { DecisionRecord } from './decisionRecord.js';
 
-/** One stage as ipa shows it everywhere: `variant/shape b<batch>×<replicas>`. */
-export function stageLabel(s: Pick<StageConfig, 'variant' | 'shape' | 'batch' | 'replicas'>): string {
-  return `${s.variant}/${s.shape} b${s.batch}×${s.replicas}`;
+/**
+ * One stage as ipa shows it everywhere: `variant/shape b<batch>×<replicas>`, with its batch
+ * timeout when it has one of its own: `b4/20ms×3` (batch 4, sent partial after 20 ms).
+ */
+export function stageLabel(s: Pick<StageConfig, 'variant' | 'shape' | 'batch' | 'replicas' | 'batchTimeoutMs'>): string {
+  return `${s.variant}/${s.shape} ${batchLabel(s)}`;
+}
+
+/** The batching and replicas of a stage: `b4×3`, or `b4/20ms×3` with a batch timeout of its own. */
+export function batchLabel(s: Pick<StageConfig, 'batch' | 'replicas' | 'batchTimeoutMs'>): string {
+  const timeout = s.batch > 1 && s.batchTimeoutMs !== undefined ? `/${roundTo(s.batchTimeoutMs, 1)}ms` : '';
+  return `b${s.batch}${timeout}×${s.replicas}`;
 }
 
 /** A config in one line: `detect yolov5s/cpu-4 b2×3, classify resnet101/cpu-4 b4×4`. */

@@ -42,7 +42,7 @@ const limits = z.strictObject({
 export const reconfigurationRule = z.strictObject({
   /** A change the SLA does not force must also hold it at the highest load planned in this many seconds (the HPA's window is 300 s). */
   stabilizationSeconds: nonNegativeNumber.default(60),
-  /** The objective a change must gain when it switches a stage's variant, shape or batch. */
+  /** The objective a change must gain when it switches a stage's variant, shape, batch or batch timeout. */
   switchGain: nonNegativeNumber.default(0.001),
   /** The objective a change of replica counts alone must gain. */
   scaleGain: nonNegativeNumber.default(0),

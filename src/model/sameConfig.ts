@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 
-/** Whether two configs run the same thing: per stage, in order, the same variant, shape, batch and replicas. */
+/** Whether two configs run the same thing: per stage, in order, the same variant, shape, batch, batch timeout and replicas. */
 export function sameConfig(a: Config | undefined, b: Config | undefined): boolean {
   if (!a || !b || a.stages.length !== b.stages.length) return false;
   return a.stages.every((s, i) => {
@@ -11,6 +11,7 @@ export function sameConfig(a: Config | undefined, b: Config | undefined): boolea
       s.variant === t.variant &&
       s.shape === t.shape &&
       s.batch === t.batch &&
+      s.batchTimeoutMs === t.batchTimeoutMs &&
       s.replicas === t.replicas
     );
   });

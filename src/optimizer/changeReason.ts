@@ -1,7 +1,7 @@
 import { grouped } from '../common/grouped.js';
 import type { Config } from '../model/config.js';
 import type { Decision } from '../model/decision.js';
-import { configLabel, stageLabel } from '../model/decisionLine.js';
+import { batchLabel, configLabel, stageLabel } from '../model/decisionLine.js';
 import type { Settings } from '../model/decisionRecord.js';
 
 /**
@@ -30,7 +30,7 @@ const fromTo = (a: string, b: string) => (a === b ? a : `${a}→${b}`);
 
 /**
  * Each stage that differs between two configs, `stage old → new`, in the new config's order; the
- * new side is only `b<batch>×<replicas>` when the variant and shape stay.
+ * new side is only its batchLabel (`b<batch>×<replicas>`) when the variant and shape stay.
  */
 export function stageChanges(current: Config, next: Config): string[] {
   const changes = next.stages.flatMap((s) => {
@@ -39,7 +39,7 @@ export function stageChanges(current: Config, next: Config): string[] {
     const before = stageLabel(old);
     const after = stageLabel(s);
     if (before === after) return [];
-    return [`${s.stage} ${before} → ${old.variant === s.variant && old.shape === s.shape ? `b${s.batch}×${s.replicas}` : after}`];
+    return [`${s.stage} ${before} → ${old.variant === s.variant && old.shape === s.shape ? batchLabel(s) : after}`];
   });
   const removed = current.stages.filter((c) => !next.stages.some((s) => s.stage === c.stage)).map((c) => `${c.stage} removed`);
   return [...changes, ...removed];

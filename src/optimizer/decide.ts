@@ -43,7 +43,7 @@ function restrictionsFor(problem: Problem, baseline: Baseline | undefined, curre
   return current.stages.map((c) => {
     if (baseline === 'fa2') return { variant: c.variant };
     if (baseline === 'rim') return { replicas: c.replicas };
-    return { variant: c.variant, shape: c.shape, batch: c.batch, replicas: c.replicas };
+    return { variant: c.variant, shape: c.shape, batch: c.batch, replicas: c.replicas, batchTimeout: { ms: c.batchTimeoutMs } };
   });
 }
 
@@ -56,6 +56,7 @@ function stageDecision(problem: Problem, option: Option): StageDecision {
     replicas: option.replicas,
     accuracy: option.accuracy * 100,
     profileLatencyMs: option.profileLatencyMs,
+    ...(option.batchTimeoutMs !== undefined ? { batchTimeoutMs: option.batchTimeoutMs } : {}),
     batchWaitMs: option.batchWaitMs,
     queueMs: option.queueMs,
     latencyMs: option.latencyMs,
@@ -141,6 +142,7 @@ function fallbackOptions(problem: Problem, restrictions: (StageRestriction | und
             shape,
             row,
             r.replicas ?? Math.min(maxReplicas, replicasFor(load, rate, problem.arrivals)),
+            r.batchTimeout,
           );
         }
       }
@@ -229,7 +231,12 @@ const TIE = 1e-9;
  */
 function currentIfOptimal(problem: Problem, model: ChoiceModel, best: Option[], current: Config): Option[] | undefined {
   if (current.stages.length !== problem.stages.length) return undefined;
-  const restrictions = current.stages.map((c) => ({ variant: c.variant, shape: c.shape, batch: c.batch }));
+  const restrictions = current.stages.map((c) => ({
+    variant: c.variant,
+    shape: c.shape,
+    batch: c.batch,
+    batchTimeout: { ms: c.batchTimeoutMs },
+  }));
   const options = buildOptions(problem, restrictions).map((s) => s.options[0]);
   if (options.some((o) => o === undefined)) return undefined;
   const running = options as Option[];

@@ -14,6 +14,11 @@ export interface Option {
   accuracy: number;
   /** The profile's batch latency at the SLA's percentile. */
   profileLatencyMs: number;
+  /**
+   * How long a partial batch waits for more before it is served: batchTimeoutFor's choice, or the
+   * running config's (a baseline that holds it); undefined for the spec's limit (batch 1 never waits).
+   */
+  batchTimeoutMs: number | undefined;
   batchWaitMs: number;
   /** Waiting for a replica: the queue wait (poisson, poisson-mgc), or what the waves before the last batch take beyond the batch timeout (bursty). */
   queueMs: number;
@@ -52,6 +57,8 @@ export interface StageRestriction {
   shape?: string;
   batch?: number;
   replicas?: number;
+  /** The batch timeout as a running config has it (`ms` undefined: the spec's limit), instead of batchTimeoutFor's choice. */
+  batchTimeout?: { ms: number | undefined };
   excludeVariant?: string;
 }
 
@@ -155,6 +162,30 @@ export function replicaCounts(problem: Problem, row: BatchRow, needed: number, m
   return counts;
 }
 
+/** The batch timeouts a stage may be given, ms, below the spec's limit (which is always one). */
+export const BATCH_TIMEOUT_CHOICES_MS = [5, 10, 20, 50, 100, 200, 500] as const;
+
+/**
+ * Of the time a batch of b takes to fill at λ on average, how much its timeout allows: with twice
+ * the mean fill time a batch of 2 fills 86 % of the time, and larger ones more often (a Poisson
+ * count of 2(b − 1) reaching b − 1), so a batch served partial, at less than the row's
+ * throughput, stays the exception the plan can ignore.
+ */
+export const BATCH_FILL_ALLOWANCE = 2;
+
+/**
+ * A stage's batch timeout at an option: the shortest choice (up to the spec's limit) that lets a
+ * batch of b fill at λ (BATCH_FILL_ALLOWANCE), else the limit; 0 at batch 1, which never waits.
+ * A longer one would plan the same wait at this load and only wait longer when the load falls;
+ * a shorter one would send batches partial and serve less than the row's throughput. So one
+ * timeout per row, and the option set grows by none (README, "The optimizer").
+ */
+export function batchTimeoutFor(batch: number, load: number, maxBatchWaitMs: number): number {
+  if (batch === 1) return 0;
+  const fillMs = (BATCH_FILL_ALLOWANCE * (batch - 1) * 1000) / load;
+  return BATCH_TIMEOUT_CHOICES_MS.find((t) => t < maxBatchWaitMs && t >= fillMs) ?? maxBatchWaitMs;
+}
+
 /**
  * The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). At no load a
  * batch never fills ((b − 1)/0 is infinite), so it waits the whole timeout.
@@ -255,7 +286,7 @@ export function buildOptions(
             continue;
           }
           const counts = r.replicas !== undefined ? [replicas] : replicaCounts(problem, row, replicas, maxReplicas);
-          for (const count of counts) options.push(makeOption(problem, s, variant, shape, row, count));
+          for (const count of counts) options.push(makeOption(problem, s, variant, shape, row, count, r.batchTimeout));
         }
       }
     }
@@ -274,13 +305,16 @@ export function makeOption(
   shape: ProblemShape,
   row: BatchRow,
   replicas: number,
+  held?: StageRestriction['batchTimeout'],
 ): Option {
   const { load, limits, cost, objective } = problem;
   const bursty = problem.arrivals === 'bursty';
+  const own = row.batch === 1 ? undefined : held ? held.ms : batchTimeoutFor(row.batch, load, limits.maxBatchWaitMs);
+  const timeout = row.batch === 1 ? 0 : (own ?? limits.maxBatchWaitMs);
   // A burst fills batches at once, except the last of the second, which waits out the batch
   // timeout; and it is served in waves, so that last batch starts once the timeout has passed and
   // the waves before its own are done: the queue is what the waves take beyond the timeout.
-  const wait = bursty ? (row.batch > 1 ? limits.maxBatchWaitMs : 0) : batchWaitMs(row.batch, load, limits.maxBatchWaitMs);
+  const wait = bursty ? timeout : batchWaitMs(row.batch, load, timeout);
   const queueMs = bursty
     ? Math.max(0, (wavesFor(load, replicas, row.batch) - 1) * row.latencyMs - wait)
     : queued(problem.arrivals)
@@ -294,6 +328,7 @@ export function makeOption(
     batch: row.batch,
     accuracy: variant.accuracy / 100,
     profileLatencyMs: row.latencyMs,
+    batchTimeoutMs: own,
     batchWaitMs: wait,
     queueMs,
     latencyMs: row.latencyMs + wait + queueMs,

@@ -17,6 +17,8 @@ export interface StagePlan {
   costPerReplica: number;
   /** `service[k − 1]`: the time of a batch of k requests, for k = 1…batch. */
   service: readonly ServiceTime[];
+  /** How long its servers hold a partial batch, ms; absent: the stage's (SimulatorOptions.batchTimeoutMs). */
+  batchTimeoutMs?: number;
 }
 
 export interface SimulatorOptions {
@@ -26,7 +28,7 @@ export interface SimulatorOptions {
   slaMs: number;
   /** A request still waiting for a stage this long after it arrived is dropped (IPA's drop_limit). +∞: never. */
   dropLimitMs: number;
-  /** How long a stage's queue holds a partial batch before sending it (per stage, or one for all). */
+  /** How long a stage's queue holds a partial batch before sending it (per stage, or one for all), unless its plan says. */
   batchTimeoutMs: number | readonly number[];
   /** From a reconfiguration to its new replicas being ready to serve. */
   reconfigurationDelayMs: number;
@@ -115,6 +117,8 @@ export class PipelineSimulator {
   private readonly planAccuracy: number[] = [];
   private readonly planCost: number[] = [];
   private readonly planService: ServiceTable[] = [];
+  /** NaN: the stage's timeout. */
+  private readonly planTimeout: number[] = [];
 
   private now = 0;
   private lastEventMs = 0;
@@ -352,10 +356,12 @@ export class PipelineSimulator {
     while ((this.queueLength[s] as number) > 0) {
       const server = this.popIdle(s);
       if (server < 0) return;
-      const batch = this.planBatch[this.serverPlan[server] as number] as number;
+      const plan = this.serverPlan[server] as number;
+      const batch = this.planBatch[plan] as number;
       const queue = this.queues[s] as Int32Array;
       const head = queue[this.queueHead[s] as number] as number;
-      const sendAt = (this.entryMs[head] as number) + (this.timeoutMs[s] as number);
+      const own = this.planTimeout[plan] as number;
+      const sendAt = (this.entryMs[head] as number) + (Number.isNaN(own) ? (this.timeoutMs[s] as number) : own);
       if ((this.queueLength[s] as number) < batch && t < sendAt) {
         this.pushIdle(s, server);
         if (this.timeoutAt[s] !== sendAt) {
@@ -428,6 +434,9 @@ export class PipelineSimulator {
     if (!(Number.isInteger(plan.batch) && plan.batch >= 1 && plan.batch <= this.maxBatch)) {
       throw new Error(`plan ${plan.key}: batch must be a whole number in 1…${this.maxBatch}, got ${plan.batch}`);
     }
+    if (plan.batchTimeoutMs !== undefined && !(plan.batchTimeoutMs >= 0)) {
+      throw new Error(`plan ${plan.key}: batchTimeoutMs must be a number ≥ 0, got ${plan.batchTimeoutMs}`);
+    }
     if (plan.service.length < plan.batch) {
       throw new Error(`plan ${plan.key}: needs service times for batches 1…${plan.batch}, got ${plan.service.length}`);
     }
@@ -437,6 +446,7 @@ export class PipelineSimulator {
     this.planAccuracy.push(plan.accuracy);
     this.planCost.push(plan.costPerReplica);
     this.planService.push(new ServiceTable(plan.service.slice(0, plan.batch)));
+    this.planTimeout.push(plan.batchTimeoutMs ?? Number.NaN);
     return index;
   }
 

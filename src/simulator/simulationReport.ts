@@ -114,7 +114,7 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
       `${context.specArrivals && context.specArrivals !== spec.arrivals ? `, not the spec's ${context.specArrivals}` : ''}. ` +
       `The first decision, at 0 s, sees the 120 s of trace before the pattern and is the deployment the run starts with. ` +
       `${ARRIVALS_TEXT[settings.arrivals]} ` +
-      `Each stage batches (timeout ${formatNumber(spec.limits.maxBatchWaitMs)} ms) in front of its replicas, whose batch times are lognormal ` +
+      `Each stage batches (with the batch timeout its config chose, at most ${formatNumber(spec.limits.maxBatchWaitMs)} ms) in front of its replicas, whose batch times are lognormal ` +
       `fits of the profile's p50 and p99. New replicas serve ${formatNumber(settings.reconfigurationDelaySeconds)} s after a decision; ` +
       `removed ones finish their batch. A request still queued ${formatNumber(settings.dropLimitMs)} ms after it arrived is dropped. ` +
       `SLA violations are completions over the SLA plus drops. Cost is Σ replicas × (cpu × ${spec.cost.cpu} + gpu × ${spec.cost.gpu}), ` +

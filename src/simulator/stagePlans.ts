@@ -18,8 +18,10 @@ export function stagePlansOf(config: readonly StageConfig[], profiles: ProfileSe
     if (!variant || !rows || !shape)
       throw new Error(`stage ${stage.stage}: no profile of ${stage.variant} on ${stage.shape} in ${profiles.name}`);
     return {
-      key: `${stage.variant}/${stage.shape}/b${stage.batch}`,
+      // A new batch timeout restarts the servers (new MLServer settings), as a new batch does.
+      key: `${stage.variant}/${stage.shape}/b${stage.batch}${stage.batchTimeoutMs !== undefined ? `/${stage.batchTimeoutMs}ms` : ''}`,
       batch: stage.batch,
+      ...(stage.batchTimeoutMs !== undefined ? { batchTimeoutMs: stage.batchTimeoutMs } : {}),
       replicas: stage.replicas,
       accuracy: variant.accuracy / 100,
       costPerReplica: shape.cpu * price.cpu + shape.gpu * price.gpu,

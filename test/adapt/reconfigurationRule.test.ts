@@ -50,6 +50,12 @@ describe('the reconfiguration rule', () => {
       switchesStage(running3, config(stage('reduce', 'kpca', 'cpu-250m', 2, 3), stage('classify', 'mlp', 'cpu-250m', 1, 2))),
       true,
     );
+    // A new batch timeout alone restarts the servers: a switch too.
+    const batched = config(stage('reduce', 'kpca', 'cpu-250m', 2, 3), stage('classify', 'mlp', 'cpu-250m', 1, 2));
+    const retimed = structuredClone(batched);
+    (retimed.stages[0] as Config['stages'][number]).batchTimeoutMs = 20;
+    assert.equal(switchesStage(batched, retimed), true);
+    assert.equal(switchesStage(retimed, structuredClone(retimed)), false);
   });
 
   it('never holds back a change when the running config cannot hold the SLA, whatever the window or the gain', () => {

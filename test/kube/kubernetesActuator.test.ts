@@ -84,14 +84,18 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     );
   });
 
-  // The decision the next two tests apply: detection moves to GPUs, classification scales out.
-  const gpuStepUp = () => ({
-    decisionId: 'video#1',
-    pipeline: 'video',
-    config: config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]),
-    shapes: SHAPES,
-    maxBatchWaitMs: 200,
-  });
+  // The decision the next two tests apply: detection moves to GPUs, classification scales out
+  // with a batch timeout of its own (detection keeps the spec's).
+  const gpuStepUp = () => {
+    const c = config(['fasterrcnn_resnet50_fpn_v2', 'gpu-h200', 4, 2], ['resnet50', 'cpu-2', 8, 3]);
+    return {
+      decisionId: 'video#1',
+      pipeline: 'video',
+      config: { stages: [c.stages[0] as Config['stages'][number], { ...(c.stages[1] as Config['stages'][number]), batchTimeoutMs: 20 }] },
+      shapes: SHAPES,
+      maxBatchWaitMs: 200,
+    };
+  };
 
   it('applies a decision: replicas, env, resources and node kind, and the pods run on the right nodes', async () => {
     const outcome = await actuator.apply(gpuStepUp());
@@ -112,6 +116,13 @@ describe('Kubernetes actuator against a real API server (etcd, kube-apiserver, c
     assert.equal(classify.spec?.replicas, 3);
     assert.equal(classify.spec?.template.spec?.containers[0]?.resources?.requests?.cpu, '2');
     assert.equal(classify.spec?.template.spec?.containers[0]?.resources?.limits?.['nvidia.com/gpu'], undefined);
+    assert.equal(env(classify, 'MLSERVER_MODEL_MAX_BATCH_TIME'), '0.02', "the stage's own batch timeout, in seconds");
+    // Read back as it runs: a restarted loop adopts the timeouts too.
+    const adopted = await actuator.running('video', ['detect', 'classify']);
+    assert.deepEqual(
+      adopted.config?.stages.map((s) => s.batchTimeoutMs),
+      [200, 20],
+    );
 
     assert.ok(await waitUntilAsync(async () => (await runningPods('detect')).length === 2, 60_000));
     assert.ok(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -124,6 +124,36 @@ describe('local actuator on real MLServer replicas', { timeout: 300_000 }, () =>
       assert.ok(!groupAlive(r.process.pid), `old replica ${r.id} stopped`);
       assert.ok(!existsSync(r.workDir), `old replica ${r.id} folder removed`);
     }
+  });
+
+  test("a stage's own batch timeout reaches its MLServer (max_batch_time), the spec's limit where it has none", async () => {
+    const batched = (batchTimeoutMs?: number): Config => ({
+      stages: [
+        { stage: 'reduce', variant: 'reduce-pca8', shape, batch: 1, replicas: 1 },
+        {
+          stage: 'classify',
+          variant: 'classify-mlp',
+          shape,
+          batch: 2,
+          replicas: 1,
+          ...(batchTimeoutMs === undefined ? {} : { batchTimeoutMs }),
+        },
+      ],
+    });
+    const settingsOf = async () => {
+      const replica = (await running()).replicas.find((r) => r.stage === 'classify') as ReplicaRecord;
+      const settings = JSON.parse(await readFile(join(replica.workDir, 'model', 'model-settings.json'), 'utf8')) as Record<string, unknown>;
+      return { recorded: replica.maxBatchWaitMs, maxBatchSize: settings.max_batch_size, maxBatchTime: settings.max_batch_time };
+    };
+    const actuator = new LocalActuator(spec);
+    const own = await actuator.apply({ decisionId: 'd5', pipeline, config: batched(5), maxBatchWaitMs: 200 });
+    assert.equal(own.status, 'applied', own.detail);
+    assert.deepEqual(await settingsOf(), { recorded: 5, maxBatchSize: 2, maxBatchTime: 0.005 });
+    // A new timeout is new MLServer settings: the replica is started again.
+    const limit = await actuator.apply({ decisionId: 'd6', pipeline, config: batched(), maxBatchWaitMs: 200 });
+    assert.equal(limit.status, 'applied', limit.detail);
+    assert.match(limit.detail, /started 1, stopped 1/);
+    assert.deepEqual(await settingsOf(), { recorded: 200, maxBatchSize: 2, maxBatchTime: 0.2 });
   });
 
   test('bad input names the field and the value and leaves the running replicas as they are', async () => {

@@ -4,6 +4,7 @@ import { recommend } from '../../src/activities/recommend.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import type { StageConfig } from '../../src/model/config.js';
 import { configOf, type Decision } from '../../src/model/decision.js';
+import { batchLabel } from '../../src/model/decisionLine.js';
 import type { Settings } from '../../src/model/decisionRecord.js';
 import type { PipelineSpec } from '../../src/model/pipelineSpec.js';
 import type { ProfileSet } from '../../src/model/profileSet.js';
@@ -46,7 +47,7 @@ describe('the reason of a config change', () => {
     const reason = changeReason(decision, {});
     assert.match(
       reason ?? '',
-      /^first config detect \S+ b\d+×\d+, classify \S+ b\d+×\d+: objective [\d.]+ at λ̂ 30 rps \(PAS [\d.]+, cost [\d.,]+\)$/,
+      /^first config detect \S+ b\d+(?:\/\d+ms)?×\d+, classify \S+ b\d+(?:\/\d+ms)?×\d+: objective [\d.]+ at λ̂ 30 rps \(PAS [\d.]+, cost [\d.,]+\)$/,
     );
   });
 
@@ -61,12 +62,7 @@ describe('the reason of a config change', () => {
       const before = low.config.find((c) => c.stage === s.stage);
       assert.ok(before);
       const after = before.variant === s.variant && before.shape === s.shape ? '' : `${s.variant}/${s.shape} `;
-      assert.ok(
-        reason.includes(
-          `${s.stage} ${before.variant}/${before.shape} b${before.batch}×${before.replicas} → ${after}b${s.batch}×${s.replicas}`,
-        ),
-        reason,
-      );
+      assert.ok(reason.includes(`${s.stage} ${before.variant}/${before.shape} ${batchLabel(before)} → ${after}${batchLabel(s)}`), reason);
     }
     // The optimizer's wording for an under-replicated stage, without its "no option" framing.
     assert.match(
@@ -81,7 +77,7 @@ describe('the reason of a config change', () => {
     const { decision, running } = await at(300, 300, high);
     assert.equal(running?.feasible, true, 'more capacity than needed still meets the SLA');
     const reason = changeReason(decision, { current: configOf(high), ...(running ? { running } : {}) }) ?? '';
-    for (const s of changedStages(high, decision)) assert.match(reason, new RegExp(`\\b${s.stage} \\S+ b\\d+×\\d+ → `));
+    for (const s of changedStages(high, decision)) assert.match(reason, new RegExp(`\\b${s.stage} \\S+ b\\d+(?:/\\d+ms)?×\\d+ → `));
     const gain = decision.objective.value - (running?.objective.value ?? 0);
     assert.ok(gain > 0, `the new config is better: ${gain}`);
     assert.match(reason, /: objective \+[\d.e-]+ at λ̂ 300 rps \(.*cost [\d.,]+→[\d.,]+.*\)$/);

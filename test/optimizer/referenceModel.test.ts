@@ -177,6 +177,29 @@ describe('the optimizer model against an independent reference', () => {
     });
   });
 
+  it('the batch timeout, worked by hand: the shortest choice of twice the fill time, within the limit', () => {
+    // Bursty, batch 4 (L 10 ms, T 400/s) at λ = 80 with a 200 ms limit: the batch fills in 3/80 s
+    // = 37.5 ms, twice that is 75 ms, so 100 ms. The second's last batch leaves at 100 ms or after
+    // the waves before it: n = 1 has ⌈80/4⌉ = 20 waves, 10 + max(100, 190) = 200; every count that
+    // saves a wave (n = 2, 3, 4, 5, 7, 10: 10, 7, 5, 4, 3, 2 waves) takes 10 + 100 = 110 ms.
+    // (With the limit as the timeout, as before the timeout was a decision: 210 ms.)
+    assertByHand(oneRow('bursty', { batch: 4, latencyMs: 10, throughputRps: 400 }, 80, 200), {
+      1: { batchWaitMs: 100, queueMs: 90, latencyMs: 200, cost: 1 },
+      ...Object.fromEntries([2, 3, 4, 5, 7, 10].map((n) => [n, { batchWaitMs: 100, queueMs: 0, latencyMs: 110, cost: n }])),
+    });
+    // Steady, the same row at λ = 100 with a 500 ms limit: fill 30 ms, twice 60 ms, so 100 ms;
+    // the wait is the fill, 30 ms, and the config says 100.
+    const problem = oneRow('steady', { batch: 4, latencyMs: 40, throughputRps: 40 }, 100, 500);
+    assertByHand(problem, { 3: { batchWaitMs: 30, queueMs: 0, latencyMs: 70, cost: 3 } });
+    const [option] = buildOptions(problem)[0]?.options ?? [];
+    assert.equal(option?.batchTimeoutMs, 100);
+    // Past every choice (fill 300 ms at λ = 10): the limit, as before.
+    assert.equal(
+      buildOptions(oneRow('steady', { batch: 4, latencyMs: 40, throughputRps: 40 }, 10, 500))[0]?.options[0]?.batchTimeoutMs,
+      500,
+    );
+  });
+
   it('the decision on a worked instance: the cheapest count within the SLA', async () => {
     // Poisson, batch 1 at λ = 10 under 200 ms: ×2 (370.66 ms) breaks it; ×3 (130.36 ms) is the
     // cheapest that holds: objective 0.8 − 0.01 × 3 − 0.001 × 1 = 0.769.

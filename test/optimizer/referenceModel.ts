@@ -103,6 +103,18 @@ function replicaCounts(problem: Problem, row: Row, fewest: number, maxReplicas: 
   return counts;
 }
 
+/**
+ * The batch timeout of a batch above 1, as the README states it: the shortest of 5, 10, 20, 50,
+ * 100, 200, 500 ms below the spec's limit that is at least twice the mean fill time 2(b − 1)/λ,
+ * else the limit.
+ */
+export function referenceTimeout(problem: Problem, batch: number): number {
+  const limit = problem.limits.maxBatchWaitMs;
+  const twiceFillMs = problem.load === 0 ? Number.POSITIVE_INFINITY : (2 * (batch - 1) * 1000) / problem.load;
+  for (const t of [5, 10, 20, 50, 100, 200, 500]) if (t < limit && t >= twiceFillMs) return t;
+  return limit;
+}
+
 /** One option's numbers, from the formulas. */
 export function referenceOption(problem: Problem, s: number, variant: string, shape: string, batch: number, n: number): ReferenceOption {
   const stage = problem.stages[s] as Problem['stages'][number];
@@ -110,7 +122,7 @@ export function referenceOption(problem: Problem, s: number, variant: string, sh
   const h = v.shapes.find((x) => x.name === shape) as (typeof v.shapes)[number];
   const row = h.batches.find((r) => r.batch === batch) as Row;
   const λ = problem.load;
-  const timeout = problem.limits.maxBatchWaitMs;
+  const timeout = referenceTimeout(problem, batch);
   let batchWaitMs: number;
   let queueMs: number;
   if (problem.arrivals === 'bursty') {

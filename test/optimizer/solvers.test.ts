@@ -29,7 +29,7 @@ const objectiveAt = (model: ChoiceModel, solution: Solution | undefined) =>
 function madeOption(stage: number, latencyMs: number, accuracy: number, cost = 1, penalty = 0): Option {
   return {
     ...{ stage, variant: `v${latencyMs}`, shape: 'cpu-1', batch: 1, throughputRps: 1, replicas: cost, cpu: cost, gpu: 0 },
-    ...{ accuracy, profileLatencyMs: latencyMs, batchWaitMs: 0, queueMs: 0, latencyMs, cost, penalty },
+    ...{ accuracy, profileLatencyMs: latencyMs, batchTimeoutMs: undefined, batchWaitMs: 0, queueMs: 0, latencyMs, cost, penalty },
   };
 }
 

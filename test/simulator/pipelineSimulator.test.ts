@@ -86,6 +86,20 @@ describe('pipeline simulator', () => {
     assert.deepEqual(Array.from(four.latencyMs), [30, 30, 30, 30]);
   });
 
+  it("a plan's own batch timeout replaces the stage's, from the moment its servers serve", () => {
+    const own = new PipelineSimulator(options(Float64Array.of(1000, 3000)));
+    own.reconfigure([{ ...plan('p', 1, 10, 4), batchTimeoutMs: 20 }], 0);
+    own.advanceTo(2000);
+    // At 2 s the stage's own 100-ms timeout comes back with a plan that has none: a rollout.
+    own.reconfigure([plan('q', 1, 10, 4)], 2000);
+    own.drain();
+    assert.deepEqual(Array.from(own.latencyMs), [20 + 10, 100 + 10]);
+    assert.throws(
+      () => new PipelineSimulator(options(Float64Array.of(0))).reconfigure([{ ...plan('bad', 1, 10, 4), batchTimeoutMs: -1 }], 0),
+      /plan bad: batchTimeoutMs must be a number ≥ 0, got -1/,
+    );
+  });
+
   it('drops requests that waited past the drop limit, and none completes later than the limit plus one service', () => {
     const arrivalsMs = loadGeneratorArrivals(Array(20).fill(30), 4);
     const simulator = new PipelineSimulator(options(arrivalsMs, { dropLimitMs: 300 }));
