@@ -156,7 +156,7 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
     "Serving the run's own configs (at the times its loop applied them, with its reconfiguration delay), the simulator " +
       'isolates its serving model: the profile rows as service times, its batching, no gateway hop, a machine of its own. ' +
       'What is left between that column and the simulated one is deciding: its own forecasts, hence its own configs and their timing. ' +
-      'Rollouts are the seconds from a step whose apply started replicas to them serving: on this machine a starting MLServer takes CPU from the replicas serving.',
+      'Rollouts are the seconds from a step whose apply started replicas to them serving: capacity the new config adds is not there yet, and a starting MLServer shares the cores of the machine (at the lowest CPU weight) with those serving.',
     '',
     '## Goals',
     '',

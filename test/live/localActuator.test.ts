@@ -179,7 +179,7 @@ describe('local actuator on real MLServer replicas', { timeout: 300_000 }, () =>
       },
     );
     assert.deepEqual(await pids(), before, 'nothing started, nothing stopped');
-    assert.equal((await running()).decisionId, 'd4');
+    assert.equal((await running()).decisionId, 'd6');
   });
 
   test('release stops every replica and leaves an empty set', async () => {
