@@ -294,24 +294,46 @@ async function startPolicyLoop(
   started(handle);
   // The replay starts once the loop has decided for the first time (from an idle gateway, as
   // the simulation's first decision does): the run is the policy's from its first second.
-  return waitFor(
-    `the first step of ${workflowId}`,
-    async () => {
-      const described = await handle.describe();
-      if (described.status.name !== 'RUNNING') {
-        const failure = await handle.result().then(
-          () => 'it ended',
-          (err: Error) => (err.cause as Error | undefined)?.message ?? err.message,
-        );
-        throw new Error(`the loop ${workflowId} stopped before its first step: ${failure}`);
-      }
-      // The loop sets its handlers once its pipeline is prepared: until then a query fails.
-      const status = await handle.query(statusQuery).catch(() => undefined);
-      return (status?.step ?? 0) >= 1;
-    },
-    120_000,
-    o.signal,
+  return withPending(
+    handle,
+    waitFor(
+      `the first step of ${workflowId}`,
+      async () => {
+        const described = await handle.describe();
+        if (described.status.name !== 'RUNNING') {
+          const failure = await handle.result().then(
+            () => 'it ended',
+            (err: Error) => (err.cause as Error | undefined)?.message ?? err.message,
+          );
+          throw new Error(`the loop ${workflowId} stopped before its first step: ${failure}`);
+        }
+        // The loop sets its handlers once its pipeline is prepared: until then a query fails.
+        const status = await handle.query(statusQuery).catch(() => undefined);
+        return (status?.step ?? 0) >= 1;
+      },
+      120_000,
+      o.signal,
+    ),
   );
+}
+
+/** A loop that did not step in time says what it was doing: its pending activities, their attempts and last failures. */
+async function withPending<T>(handle: WorkflowHandle<typeof adaptPipeline>, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (err) {
+    const pending = await handle.describe().then(
+      (d) =>
+        (d.raw.pendingActivities ?? []).map(
+          (a) =>
+            `${a.activityType?.name ?? 'an activity'} (attempt ${a.attempt ?? 1}` +
+            `${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''})`,
+        ),
+      () => [],
+    );
+    if (pending.length === 0) throw err;
+    throw new Error(`${(err as Error).message}; pending: ${pending.join('; ')}`);
+  }
 }
 
 /** What one policy's replay left: its requests, the readings taken meanwhile, the loop's decisions. */

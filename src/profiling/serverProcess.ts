@@ -21,6 +21,11 @@ export interface ServerProcessOptions {
   /** Its output goes to this file and it outlives this process (a replica a restarted worker adopts). */
   logFile?: string;
   readyTimeoutMs: number;
+  /**
+   * Output that means it will never answer ready though it keeps running: MLServer stays up when
+   * its gRPC or metrics port was taken, so without this the start waits out the ready timeout.
+   */
+  stuckOn?: RegExp;
   signal?: AbortSignal;
 }
 
@@ -52,7 +57,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     const ready = await waitUntilReady(options.endpoint, {
       timeoutMs: options.readyTimeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
-      gaveUp: () => group.hasExited(),
+      gaveUp: () => group.hasExited() || (options.stuckOn?.test(group.output()) ?? false),
     });
     if (ready) {
       await limit?.enforce();
@@ -63,7 +68,11 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     throw err;
   }
   const output = group.output();
-  const why = group.hasExited() ? 'exited before it was ready' : `was not ready within ${options.readyTimeoutMs} ms`;
+  const why = group.hasExited()
+    ? 'exited before it was ready'
+    : options.stuckOn?.test(output)
+      ? 'stopped short of ready (its output below says why)'
+      : `was not ready within ${options.readyTimeoutMs} ms`;
   await stop();
   return { ready: false, why, output };
 }

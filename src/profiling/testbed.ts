@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../common/log.js';
@@ -69,6 +69,9 @@ async function runSetup(): Promise<Testbed> {
     variants: result.variants.map(({ name, stage, accuracy }) => ({ name, stage, accuracy })),
   };
 }
+
+/** What a server prints when a port it was given is taken (MLServer: uvicorn's Errno 98, gRPC's "Address already in use"). */
+export const PORT_TAKEN = /address already in use|EADDRINUSE|Errno 98/i;
 
 export interface ModelServerOptions {
   variant: string;
@@ -183,6 +186,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       env,
       ...(options.workDir ? { logFile: join(workDir, 'server.log') } : {}),
       readyTimeoutMs,
+      stuckOn: PORT_TAKEN,
       ...(options.signal ? { signal: options.signal } : {}),
     }).catch(async (err: unknown) => {
       if (!options.workDir) await rm(workDir, { recursive: true, force: true });
@@ -207,8 +211,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     }
     const { output, why } = started;
     if (!options.workDir) await rm(workDir, { recursive: true, force: true });
-    if (attempt < 2 && options.port === undefined && /address already in use|EADDRINUSE|Errno 98/i.test(output)) {
+    if (attempt < 2 && options.port === undefined && PORT_TAKEN.test(output)) {
       log.warn({ variant: variant.name, httpPort }, 'model server port taken, retrying on other ports');
+      // The next try appends to a fresh log: the old one's bind error would read as the new one's.
+      if (options.workDir) await rename(join(workDir, 'server.log'), join(workDir, `server-${attempt}.log`)).catch(() => undefined);
       continue;
     }
     throw new Error(`mlserver for variant ${variant.name} on ${url} ${why}:\n${output.slice(-4000)}`);

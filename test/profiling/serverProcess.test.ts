@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServerProcess } from '../../src/profiling/serverProcess.js';
+import { ensureTestbed, PORT_TAKEN } from '../../src/profiling/testbed.js';
 import { cpuLimitUnavailable, type StartPriority } from '../../src/tooling/cpuLimit.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -89,5 +91,72 @@ describe('a model server starting beside servers that serve', { skip: noCgroups,
   test('startPriority equal (the earlier behaviour, the benchmark baseline) starts at the normal weight', async () => {
     const { weightStarting, group } = await start(`test-equal-${process.pid}`, { cpuLimit: 0.5, startPriority: 'equal' });
     assert.equal(weightStarting, normal(group.weight));
+  });
+});
+
+/**
+ * MLServer does not exit when its gRPC or metrics port is taken: it logs the bind error and runs
+ * on, never ready. A start that waited out the ready timeout (120 s for a replica) is what lost a
+ * whole policy run of `ipa live run` in CI; the start must give up on the error itself.
+ */
+describe('a server that cannot bind a port', { timeout: 120_000 }, () => {
+  let dir: string;
+  let held: Server;
+  let heldPort: number;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipa-server-stuck-'));
+    held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    heldPort = (held.address() as { port: number }).port;
+  });
+  after(async () => {
+    held?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a server with a ready timeout far past the test's own: only giving up on its output ends the start in time. */
+  async function startStuck(name: string, command: string[], env: NodeJS.ProcessEnv, port: number) {
+    const started = await startServerProcess({
+      command,
+      endpoint: { baseUrl: `http://127.0.0.1:${port}`, model: name },
+      limitName: `test-stuck-${name}-${process.pid}`,
+      cwd: dir,
+      env,
+      logFile: join(dir, `${name}.log`),
+      readyTimeoutMs: 600_000,
+      stuckOn: PORT_TAKEN,
+    });
+    assert.equal(started.ready, false, `${name} never answered ready`);
+    if (started.ready) throw new Error('unreachable');
+    assert.match(started.why, /stopped short of ready/);
+    return started;
+  }
+
+  test('a server that prints a bind error and runs on is given up on and stopped', async () => {
+    const script = `console.error('Error: listen EADDRINUSE: address already in use 127.0.0.1:' + process.argv[1]); setInterval(() => {}, 1000);`;
+    const stuck = await startStuck('node', [process.execPath, '-e', script, String(heldPort)], process.env, await freePort());
+    assert.match(stuck.output, /address already in use/);
+  });
+
+  test('MLServer with its gRPC port taken: the real error, given up on', async () => {
+    const bed = await ensureTestbed();
+    const variant = 'reduce-pca8';
+    const settings = JSON.parse(await readFile(join(bed.modelsDir, variant, 'model-settings.json'), 'utf8'));
+    settings.parameters = { ...settings.parameters, uri: join(bed.modelsDir, variant, 'model.joblib') };
+    const modelDir = join(dir, 'model');
+    await mkdir(modelDir, { recursive: true });
+    await writeFile(join(modelDir, 'model-settings.json'), JSON.stringify(settings));
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      MLSERVER_HOST: '127.0.0.1',
+      MLSERVER_HTTP_PORT: String(port),
+      MLSERVER_GRPC_PORT: String(heldPort),
+      MLSERVER_METRICS_PORT: String(await freePort()),
+      MLSERVER_METRICS_DIR: join(dir, 'metrics'),
+      MLSERVER_PARALLEL_WORKERS: '1',
+    };
+    const stuck = await startStuck(variant, [bed.mlserver, 'start', modelDir], env, port);
+    assert.match(stuck.output, new RegExp(`${heldPort}`), 'the output names the taken port');
   });
 });
