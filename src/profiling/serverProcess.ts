@@ -16,6 +16,8 @@ export interface ServerProcessOptions {
    * cgroup of its own even without a limit, where this host has cgroups.
    */
   startPriority?: StartPriority;
+  /** Default STARVED_AFTER_MS: when a start at the lowest weight gets the normal one. */
+  starvedAfterMs?: number;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** Its output goes to this file and it outlives this process (a replica a restarted worker adopts). */
@@ -28,6 +30,9 @@ export interface ServerProcessOptions {
   stuckOn?: RegExp;
   signal?: AbortSignal;
 }
+
+/** How long a start runs at the lowest weight before it gets the normal one: an MLServer alone starts in 5-10 s here. */
+export const STARVED_AFTER_MS = 30_000;
 
 /** A model server that answers ready, or why it did not (it is stopped then, and its cgroup removed). */
 export type ServerStart =
@@ -53,6 +58,12 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     await group.stop();
     await limit?.remove();
   };
+  // The lowest weight is a preference, not a starvation: a start still not ready after a while
+  // (busy neighbours at the normal weight take every cycle from it) competes as they do.
+  const lifting =
+    limit && startPriority === 'low'
+      ? setTimeout(() => void limit.lift().catch(() => {}), options.starvedAfterMs ?? STARVED_AFTER_MS)
+      : undefined;
   try {
     const ready = await waitUntilReady(options.endpoint, {
       timeoutMs: options.readyTimeoutMs,
@@ -66,6 +77,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   } catch (err) {
     await stop();
     throw err;
+  } finally {
+    clearTimeout(lifting);
   }
   const output = group.output();
   const why = group.hasExited()

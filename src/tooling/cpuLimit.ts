@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * A server starts unlimited (a start-up boost), but at the lowest CPU weight: it takes only what
  * the serving replicas leave. At equal weight an MLServer starting on a 2-core machine took CPU
  * from the replicas serving beside it, a sharing a Kubernetes node's per-pod limits would not
- * allow (`npm run bench:startup` measures both). Without a quota (`cores` undefined) the group
+ * allow (`npm run bench:startup` measures both). A start not ready after 30 s gets the normal
+ * weight (serverProcess.ts): busy neighbours must not starve it for good. Without a quota (`cores` undefined) the group
  * only gives that start-up priority.
  */
 export interface CpuLimit {
@@ -23,6 +24,8 @@ export interface CpuLimit {
   wrap(command: string[]): string[];
   /** Sets the quota and the normal weight (until then the group is unlimited at the lowest weight). */
   enforce(): Promise<void>;
+  /** The normal weight, still without the quota: a start that busy neighbours starved competes as they do. */
+  lift(): Promise<void>;
   /** Removes the cgroup once its processes are gone; a no-op when it is already gone. */
   remove(): Promise<void>;
 }
@@ -104,6 +107,7 @@ export async function createCpuLimit(name: string, cores: number | undefined, st
   if (c.root === '/sys/fs/cgroup/cpu') await writeFile(join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
   await writeFile(join(dir, c.unlimited[0]), c.unlimited[1]);
   await writeFile(join(dir, c.weight.file), start === 'low' ? c.weight.lowest : c.weight.normal);
+  const lift = () => writeFile(join(dir, c.weight.file), c.weight.normal);
   return {
     dir,
     cores,
@@ -113,8 +117,9 @@ export async function createCpuLimit(name: string, cores: number | undefined, st
         const [file, value] = c.quota(cores);
         await writeFile(join(dir, file), value);
       }
-      await writeFile(join(dir, c.weight.file), c.weight.normal);
+      await lift();
     },
+    lift,
     remove: () => removeCgroup(dir),
   };
 }

@@ -41,8 +41,15 @@ describe('a model server starting beside servers that serve', { skip: noCgroups,
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Starts the gated server; returns its group's weight while starting, and once ready its weight and quota. */
-  async function start(name: string, options: { cpuLimit?: number; startPriority?: StartPriority }) {
+  /**
+   * Starts the gated server; returns its group's weight while starting (after `openAfterMs`, when
+   * given, the gate opens), and once ready its weight and quota.
+   */
+  async function start(
+    name: string,
+    options: { cpuLimit?: number; startPriority?: StartPriority; starvedAfterMs?: number },
+    openAfterMs = 0,
+  ) {
     const port = await freePort();
     const gate = join(dir, `${name}.ready`);
     const starting = startServerProcess({
@@ -62,13 +69,16 @@ describe('a model server starting beside servers that serve', { skip: noCgroups,
       await sleep(20);
     }
     const weightStarting = await read(join(group.dir, group.weight));
+    await sleep(openAfterMs);
+    const weightLater = await read(join(group.dir, group.weight));
+    const quotaLater = await read(join(group.dir, group.quota));
     await writeFile(gate, '');
     const started = await starting;
     assert.ok(started.ready, 'the server answered ready');
     const ready = { weight: await read(join(group.dir, group.weight)), quota: await read(join(group.dir, group.quota)) };
     await started.stop();
     assert.equal(existsSync(group.dir), false, 'stop() removes the group');
-    return { weightStarting, ready, group };
+    return { weightStarting, weightLater, quotaLater, ready, group };
   }
 
   const normal = (weightFile: string) => (weightFile === 'cpu.shares' ? '1024' : '100');
@@ -86,6 +96,18 @@ describe('a model server starting beside servers that serve', { skip: noCgroups,
     assert.equal(weightStarting, lowest(group.weight));
     assert.equal(ready.weight, normal(group.weight));
     assert.match(ready.quota, /^(-1|max 10000)$/);
+  });
+
+  test('a start still not ready after starvedAfterMs gets the normal weight, still without its quota', async () => {
+    const { weightStarting, weightLater, quotaLater, ready, group } = await start(
+      `test-starved-${process.pid}`,
+      { cpuLimit: 0.25, starvedAfterMs: 500 },
+      2_000,
+    );
+    assert.equal(weightStarting, lowest(group.weight));
+    assert.equal(weightLater, normal(group.weight), 'lifted while it starts');
+    assert.match(quotaLater, /^(-1|max 10000)$/, 'the start-up boost stays');
+    assert.match(ready.quota, /^2500( 10000)?$/);
   });
 
   test('startPriority equal (the earlier behaviour, the benchmark baseline) starts at the normal weight', async () => {
