@@ -311,7 +311,8 @@ async function startPolicyLoop(
         const status = await handle.query(statusQuery).catch(() => undefined);
         return (status?.step ?? 0) >= 1;
       },
-      120_000,
+      // A replica start can wait out its ready timeout (120 s) once and the apply still succeed on its retry.
+      300_000,
       o.signal,
     ),
   );
