@@ -38,6 +38,7 @@ const UNIT = [
   'report/',
   'simulator/arrivals',
   'simulator/eventQueue',
+  'simulator/latencyCdf',
   'simulator/loadPatterns',
   'simulator/mgcQueueWait',
   'simulator/pipelineSimulator',

@@ -3,10 +3,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { roundTo } from '../common/roundTo.js';
 import { formatNumber } from '../common/table.js';
+import { type Figure, figureFiles } from '../report/chartRender.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { LiveExperiment, LiveRun } from './liveExperiment.js';
+import { liveRunCharts } from './liveRunCharts.js';
 import { liveGoals } from './liveRunGoals.js';
-import { liveRunPlots } from './liveRunPlots.js';
 import { conserved } from './liveRunSummary.js';
 import type { ServingFigures } from './servingReplay.js';
 import { LOCAL_RECONFIGURATION_DELAY_SECONDS, type ReconfigurationDelay } from './simulatedLiveRun.js';
@@ -123,7 +124,7 @@ export function partingTable(runs: readonly LiveRun[]): [string[], (string | num
   return [header, rows];
 }
 
-function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: string[]): string {
+function renderMarkdown(e: LiveExperiment, context: LiveReportContext, figures: readonly Figure[]): string {
   const slaMs = e.runs[0]?.result.slaMs;
   const versions = [...new Set(e.runs.map((r) => r.profilesVersion).filter((v): v is string => v !== undefined))];
   const overview = markdownTable(...overviewTable(e.runs, f));
@@ -177,9 +178,9 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, plots: st
       'Its first decision sees 120 s without load; each live loop starts after `--idle` seconds without load ' +
       `(${e.idleSeconds} s here${e.idleSeconds >= 120 ? ', a whole forecaster window: the same start' : ": less than the forecaster's 120-s window, so the live loops' first steps saw a shorter window (the forecaster falls back to the window's max) or the run before's load"}).`,
     '',
-    '## Plots',
+    '## Figures',
     '',
-    ...plots.map((file) => `![${file}](${file})`),
+    ...figures.flatMap((f) => [`![${f.title}](${f.name}.png)`, '']),
     '',
   ].join('\n');
 }
@@ -230,24 +231,17 @@ function seriesJson(e: LiveExperiment) {
 /** series.json as written (JSON turns its NaN into null). */
 export type LiveSeriesJson = ReturnType<typeof seriesJson>;
 
-/** Writes report.md, series.json and the plots into `dir`; returns the files written. */
+/** Writes report.md, series.json and the figures into `dir`; returns the files written. */
 export async function writeLiveReport(dir: string, e: LiveExperiment, context: LiveReportContext): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const plots = e.runs.length > 0 ? liveRunPlots(e, e.runs[0]?.result.slaMs ?? 0) : [];
+  const figures = e.runs.length > 0 ? await liveRunCharts(e, e.runs[0]?.result.slaMs ?? 0) : [];
   const files: string[] = [];
   const write = async (name: string, content: string | Buffer) => {
     await writeFile(join(dir, name), content);
     files.push(join(dir, name));
   };
-  await write(
-    'report.md',
-    renderMarkdown(
-      e,
-      context,
-      plots.map((p) => p.file),
-    ),
-  );
+  await write('report.md', renderMarkdown(e, context, figures));
   await write('series.json', `${JSON.stringify(seriesJson(e))}\n`);
-  for (const plot of plots) await write(plot.file, plot.png);
+  for (const [file, content] of figures.flatMap(figureFiles)) await write(file, content);
   return files;
 }

@@ -12,6 +12,7 @@ import type { ProfileSet } from '../model/profileSet.js';
 import { sameConfig } from '../model/sameConfig.js';
 import { settingsOf } from '../model/settings.js';
 import type { ArrivalMode } from './arrivals.js';
+import { latencyCdf } from './latencyCdf.js';
 import type { LoadPattern } from './loadPatterns.js';
 import { PipelineSimulator } from './pipelineSimulator.js';
 import { type RunSummary, summarizeRun } from './runSummary.js';
@@ -172,6 +173,8 @@ export interface PolicyRun {
   series: SecondSeries;
   decisions: DecisionPoint[];
   summary: RunSummary;
+  /** Share of the requests answered within each latency (ms), up to 200 points: the latency CDF figure. */
+  latencyCdf: Array<[ms: number, share: number]>;
 }
 
 export interface PolicyRunInput {
@@ -258,5 +261,6 @@ export function evaluatePolicy(input: PolicyRunInput, onDecision?: (t: number) =
     series,
     decisions,
     summary: summarizeRun(series, simulator.latencyMs, seconds, spec.slaMs, decisions),
+    latencyCdf: latencyCdf(simulator.latencyMs),
   };
 }

@@ -5,6 +5,7 @@ import { roundTo } from '../common/roundTo.js';
 import { formatNumber, table } from '../common/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
+import { type Figure, figureFiles } from '../report/chartRender.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
@@ -12,7 +13,7 @@ import type { EvaluationSettings, PolicyRun } from './policyEvaluation.js';
 import type { RunSummary } from './runSummary.js';
 import type { SecondSeries } from './secondStats.js';
 import type { PatternResult } from './simulation.js';
-import { type Plot, patternPlots } from './simulationPlots.js';
+import { simulationFigures } from './simulationFigures.js';
 
 export interface ReportContext {
   spec: PipelineSpec;
@@ -99,7 +100,7 @@ export function renderSummaryText(results: readonly PatternResult[]): string {
     .join('\n\n');
 }
 
-function renderMarkdown(results: readonly PatternResult[], context: ReportContext, plots: Map<string, Plot[]>): string {
+function renderMarkdown(results: readonly PatternResult[], context: ReportContext, figures: readonly Figure[]): string {
   const { spec, profiles, settings } = context;
   const descriptions = new Map(results.flatMap((r) => r.runs.map((run) => [run.policy, run.description] as const)));
   const lines = [
@@ -130,8 +131,8 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
     const rim = result.runs.find((r) => r.policy === 'rim')?.start;
     if (rim) lines.push('', `RIM's fixed replicas: ${rim.stages.map((s) => `${s.stage} ×${s.replicas}`).join(', ')}.`);
     if (goals.length > 0) lines.push('', `Goals: ${goalLine(goals)}.`);
-    lines.push('', ...(plots.get(result.pattern.name) ?? []).map((p) => `![${p.title}](${p.file})`));
   }
+  lines.push('', '## Figures', '', ...figures.flatMap((f) => [`![${f.title}](${f.name}.png)`, '']));
   return `${lines.join('\n')}\n`;
 }
 
@@ -173,14 +174,14 @@ function seriesJson(results: readonly PatternResult[], context: ReportContext) {
 /** Writes report.md, series.json and the plots into `dir`; returns the files written. */
 export async function writeSimulationReport(dir: string, results: readonly PatternResult[], context: ReportContext): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const plots = new Map(results.map((r) => [r.pattern.name as string, patternPlots(r, context.spec.slaMs)]));
+  const figures = await simulationFigures(results, context.spec);
   const files: string[] = [];
   const write = async (name: string, content: string | Buffer) => {
     await writeFile(join(dir, name), content);
     files.push(join(dir, name));
   };
-  await write('report.md', renderMarkdown(results, context, plots));
+  await write('report.md', renderMarkdown(results, context, figures));
   await write('series.json', `${JSON.stringify(seriesJson(results, context))}\n`);
-  for (const plot of [...plots.values()].flat()) await write(plot.file, plot.png);
+  for (const [file, content] of figures.flatMap(figureFiles)) await write(file, content);
   return files;
 }

@@ -7,6 +7,8 @@ import { resolvePipelineSpec } from '../../src/io/load.js';
 import { type IpaResult, ipa } from '../helpers/ipa.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The figures `ipa simulate` draws per pipeline. */
+const FIGURES = ['load', 'cost', 'pas', 'latency', 'latency-cdf', 'summary'];
 
 describe('ipa simulate', () => {
   let dir: string;
@@ -32,20 +34,16 @@ describe('ipa simulate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints the summary table and the goals, and writes report.md, series.json and four plots', async () => {
+  it('prints the summary table and the goals, and writes report.md, series.json and six figures', async () => {
     assert.equal(result.code, 0, result.stderr);
     // IPA's load generator bunches each second's requests, so the policies plan for bursts by default.
     assert.match(result.stdout, /^policies plan for bursty arrivals \(what --arrivals exponential makes; the spec's: poisson\)$/m);
     assert.match(result.stdout, /^policy +mean PAS +mean cost +SLA violations % +p99 latency ms/m);
     assert.match(result.stdout, /^goals: (held|MISSED): PAS ipa [\d.]+ ≥ fa2-low [\d.]+; (held|MISSED): cost ipa [\d.]+ ≤ fa2-high/m);
-    assert.deepEqual((await readdir(dir)).sort(), [
-      'bursty-cost.png',
-      'bursty-latency.png',
-      'bursty-load.png',
-      'bursty-pas.png',
-      'report.md',
-      'series.json',
-    ]);
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [...FIGURES.flatMap((name) => [`video-${name}.png`, `video-${name}.svg`]), 'report.md', 'series.json'].sort(),
+    );
     const report = await readFile(join(dir, 'report.md'), 'utf8');
     assert.match(report, /^## bursty$/m);
     assert.match(report, /planning for bursty arrivals \(each second's requests together, served in waves\), not the spec's poisson\./);
@@ -53,7 +51,8 @@ describe('ipa simulate', () => {
     for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'])
       assert.match(report, new RegExp(`^\\| ${policy} \\| \\d\\.\\d{4} \\|`, 'm'));
     assert.match(report, /^Goals: .*SLA violations ipa [\d.]+ % < 1 %\.$/m);
-    assert.match(report, /!\[bursty: p99 latency per second\]\(bursty-latency\.png\)/);
+    assert.match(report, /^## Figures$/m);
+    for (const name of FIGURES) assert.match(report, new RegExp(`^!\\[video: [^\\]]+\\]\\(video-${name}\\.png\\)$`, 'm'));
   });
 
   it('writes every per-second series, consistent with the load', async () => {
@@ -88,17 +87,31 @@ describe('ipa simulate', () => {
     }
   });
 
-  it('writes valid PNGs', async () => {
-    for (const name of ['load', 'cost', 'pas', 'latency']) {
-      const png = await readFile(join(dir, `bursty-${name}.png`));
+  it('draws each figure as SVG and PNG, titled with the pipeline and pattern, axes with units, the SLA marked', async () => {
+    for (const name of FIGURES) {
+      const png = await readFile(join(dir, `video-${name}.png`));
       assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE, name);
-      assert.equal(png.readUInt32BE(8), 13, `${name}: IHDR is 13 bytes`);
       assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
       const width = png.readUInt32BE(16);
       const height = png.readUInt32BE(20);
       assert.ok(width >= 300 && width <= 8000 && height >= 200 && height <= 8000, `${name}: ${width}×${height}`);
       assert.equal(png.subarray(png.length - 8, png.length - 4).toString('ascii'), 'IEND');
+      const svg = await readFile(join(dir, `video-${name}.svg`), 'utf8');
+      assert.match(svg, /^<svg /, name);
+      assert.match(svg, />video: /, `${name}: the title names the pipeline`);
+      assert.match(svg, />pattern bursty[<;]/, `${name}: the subtitle names the pattern`);
+      for (const policy of ['ipa', 'fa2-low', 'rim'])
+        if (name !== 'load') assert.match(svg, new RegExp(`>${policy}<`), `${name}: legend ${policy}`);
     }
+    const svg = (name: string) => readFile(join(dir, `video-${name}.svg`), 'utf8');
+    assert.match(await svg('cost'), />cost \(1 per core, 24 per GPU\)</, "cost in the spec's unit");
+    assert.match(await svg('cost'), />time \(s\)</);
+    assert.match(await svg('latency'), />p99 latency \(ms\)</);
+    assert.match(await svg('latency'), />SLA 300 ms</);
+    assert.match(await svg('latency-cdf'), />SLA 300 ms</);
+    assert.match(await svg('latency-cdf'), />end-to-end latency \(ms\)/);
+    assert.match(await svg('summary'), />SLA violations \(% of requests\)</);
+    assert.match(await svg('load'), />load \(requests\/s\)</);
   });
 
   for (const [arrivals, plan] of [
