@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { roundTo } from '../common/roundTo.js';
 import { formatNumber } from '../common/table.js';
 import { type Figure, figureFiles } from '../report/chartRender.js';
+import { htmlReport } from '../report/htmlReport.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { LiveExperiment, LiveRun } from './liveExperiment.js';
 import { liveRunCharts } from './liveRunCharts.js';
@@ -231,7 +232,7 @@ function seriesJson(e: LiveExperiment) {
 /** series.json as written (JSON turns its NaN into null). */
 export type LiveSeriesJson = ReturnType<typeof seriesJson>;
 
-/** Writes report.md, series.json and the figures into `dir`; returns the files written. */
+/** Writes report.md, report.html, series.json and the figures into `dir`; returns the files written. */
 export async function writeLiveReport(dir: string, e: LiveExperiment, context: LiveReportContext): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const figures = e.runs.length > 0 ? await liveRunCharts(e, e.runs[0]?.result.slaMs ?? 0) : [];
@@ -240,7 +241,9 @@ export async function writeLiveReport(dir: string, e: LiveExperiment, context: L
     await writeFile(join(dir, name), content);
     files.push(join(dir, name));
   };
-  await write('report.md', renderMarkdown(e, context, figures));
+  const markdown = renderMarkdown(e, context, figures);
+  await write('report.md', markdown);
+  await write('report.html', htmlReport(markdown, figures));
   await write('series.json', `${JSON.stringify(seriesJson(e))}\n`);
   for (const [file, content] of figures.flatMap(figureFiles)) await write(file, content);
   return files;

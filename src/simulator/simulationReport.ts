@@ -6,6 +6,7 @@ import { formatNumber, table } from '../common/table.js';
 import type { PipelineSpec } from '../model/pipelineSpec.js';
 import type { ProfileSet } from '../model/profileSet.js';
 import { type Figure, figureFiles } from '../report/chartRender.js';
+import { htmlReport } from '../report/htmlReport.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
@@ -171,7 +172,7 @@ function seriesJson(results: readonly PatternResult[], context: ReportContext) {
   };
 }
 
-/** Writes report.md, series.json and the plots into `dir`; returns the files written. */
+/** Writes report.md, report.html, series.json and the plots into `dir`; returns the files written. */
 export async function writeSimulationReport(dir: string, results: readonly PatternResult[], context: ReportContext): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const figures = await simulationFigures(results, context.spec);
@@ -180,7 +181,9 @@ export async function writeSimulationReport(dir: string, results: readonly Patte
     await writeFile(join(dir, name), content);
     files.push(join(dir, name));
   };
-  await write('report.md', renderMarkdown(results, context, figures));
+  const markdown = renderMarkdown(results, context, figures);
+  await write('report.md', markdown);
+  await write('report.html', htmlReport(markdown, figures));
   await write('series.json', `${JSON.stringify(seriesJson(results, context))}\n`);
   for (const [file, content] of figures.flatMap(figureFiles)) await write(file, content);
   return files;
