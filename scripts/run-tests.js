@@ -39,6 +39,7 @@ const UNIT = [
   'simulator/arrivals',
   'simulator/eventQueue',
   'simulator/latencyCdf',
+  'simulator/paperComparison',
   'simulator/loadPatterns',
   'simulator/mgcQueueWait',
   'simulator/pipelineSimulator',

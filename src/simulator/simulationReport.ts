@@ -10,6 +10,7 @@ import { htmlReport } from '../report/htmlReport.js';
 import { markdownTable } from '../report/markdownTable.js';
 import type { ArrivalMode } from './arrivals.js';
 import { goalLine, goalsFor } from './goals.js';
+import { besideThePaper, loadPaperResults, type PaperResults } from './paperComparison.js';
 import type { EvaluationSettings, PolicyRun } from './policyEvaluation.js';
 import type { RunSummary } from './runSummary.js';
 import type { SecondSeries } from './secondStats.js';
@@ -101,7 +102,12 @@ export function renderSummaryText(results: readonly PatternResult[]): string {
     .join('\n\n');
 }
 
-function renderMarkdown(results: readonly PatternResult[], context: ReportContext, figures: readonly Figure[]): string {
+function renderMarkdown(
+  results: readonly PatternResult[],
+  context: ReportContext,
+  figures: readonly Figure[],
+  paper: PaperResults,
+): string {
   const { spec, profiles, settings } = context;
   const descriptions = new Map(results.flatMap((r) => r.runs.map((run) => [run.policy, run.description] as const)));
   const lines = [
@@ -133,6 +139,8 @@ function renderMarkdown(results: readonly PatternResult[], context: ReportContex
     if (rim) lines.push('', `RIM's fixed replicas: ${rim.stages.map((s) => `${s.stage} ×${s.replicas}`).join(', ')}.`);
     if (goals.length > 0) lines.push('', `Goals: ${goalLine(goals)}.`);
   }
+  const beside = besideThePaper(paper, spec.name, results);
+  if (beside.length > 0) lines.push('', ...beside);
   lines.push('', '## Figures', '', ...figures.flatMap((f) => [`![${f.title}](${f.name}.png)`, '']));
   return `${lines.join('\n')}\n`;
 }
@@ -181,7 +189,7 @@ export async function writeSimulationReport(dir: string, results: readonly Patte
     await writeFile(join(dir, name), content);
     files.push(join(dir, name));
   };
-  const markdown = renderMarkdown(results, context, figures);
+  const markdown = renderMarkdown(results, context, figures, await loadPaperResults());
   await write('report.md', markdown);
   await write('report.html', htmlReport(markdown, figures));
   await write('series.json', `${JSON.stringify(seriesJson(results, context))}\n`);

@@ -34,7 +34,7 @@ describe('ipa simulate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints the summary table and the goals, and writes report.md, series.json and six figures', async () => {
+  it('prints the summary table and the goals, and writes report.md, report.html, series.json and six figures', async () => {
     assert.equal(result.code, 0, result.stderr);
     // IPA's load generator bunches each second's requests, so the policies plan for bursts by default.
     assert.match(result.stdout, /^policies plan for bursty arrivals \(what --arrivals exponential makes; the spec's: poisson\)$/m);
@@ -42,7 +42,7 @@ describe('ipa simulate', () => {
     assert.match(result.stdout, /^goals: (held|MISSED): PAS ipa [\d.]+ ≥ fa2-low [\d.]+; (held|MISSED): cost ipa [\d.]+ ≤ fa2-high/m);
     assert.deepEqual(
       (await readdir(dir)).sort(),
-      [...FIGURES.flatMap((name) => [`video-${name}.png`, `video-${name}.svg`]), 'report.md', 'series.json'].sort(),
+      [...FIGURES.flatMap((name) => [`video-${name}.png`, `video-${name}.svg`]), 'report.md', 'report.html', 'series.json'].sort(),
     );
     const report = await readFile(join(dir, 'report.md'), 'utf8');
     assert.match(report, /^## bursty$/m);
@@ -51,6 +51,8 @@ describe('ipa simulate', () => {
     for (const policy of ['ipa', 'fa2-low', 'fa2-high', 'rim', 'oracle'])
       assert.match(report, new RegExp(`^\\| ${policy} \\| \\d\\.\\d{4} \\|`, 'm'));
     assert.match(report, /^Goals: .*SLA violations ipa [\d.]+ % < 1 %\.$/m);
+    assert.match(report, /^## Beside the paper$/m);
+    assert.match(report, /^\| ipa cost \/ fa2-high \| 0\.48× \| [\d.]+× \|$/m);
     assert.match(report, /^## Figures$/m);
     for (const name of FIGURES) assert.match(report, new RegExp(`^!\\[video: [^\\]]+\\]\\(video-${name}\\.png\\)$`, 'm'));
   });
