@@ -1,13 +1,21 @@
 import type { Command } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../adapt/policy.js';
+import { table } from '../common/table.js';
 import { DEFAULT_MODEL_DIR } from '../forecast/forecast.js';
+import { resolveProfileSet } from '../io/load.js';
 import { forecastMethod } from '../model/adaptInput.js';
 import { arrivalPattern } from '../model/pipelineSpec.js';
 import { ARRIVAL_MODES, ARRIVAL_PATTERN_OF } from '../simulator/arrivals.js';
 import { PATTERN_NAMES, type PatternName } from '../simulator/loadPatterns.js';
+import { loadPaperResults } from '../simulator/paperComparison.js';
 import { defaultEvaluationSettings, type EvaluationSettings } from '../simulator/policyEvaluation.js';
 import { simulatePolicies } from '../simulator/simulation.js';
 import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
+import { predictorStudy } from '../simulator/studies/predictorStudy.js';
+import { scalingStudy } from '../simulator/studies/scalingStudy.js';
+import { STUDY_NAMES, type Study } from '../simulator/studies/study.js';
+import { writeStudyReport } from '../simulator/studies/studyReport.js';
+import { tradeoffStudy } from '../simulator/studies/tradeoffStudy.js';
 import { flagError, numberFlag, oneOf, pipelineFlags, positiveIntFlag } from './flags.js';
 import { progressBar } from './progress.js';
 
@@ -27,6 +35,7 @@ interface SimulateFlags {
   model: string;
   arrivals: string;
   planArrivals?: string;
+  study?: string;
   json?: boolean;
 }
 
@@ -73,7 +82,12 @@ export function registerSimulateCommand(program: Command): void {
       '--json',
       'print one JSON object per pattern and policy, one line each, and nothing else on stdout (the report is written all the same)',
     )
+    .option('--study <name>', `one of the paper's studies instead of the policies: ${STUDY_NAMES.join(', ')} (report in --out)`)
     .action(async (flags: SimulateFlags) => {
+      const study = flags.study === undefined ? undefined : oneOf('--study', flags.study, STUDY_NAMES);
+      // The scaling study times the optimizer on IPA's synthetic grid: no pipeline, no simulation.
+      if (study === 'scaling')
+        return writeStudy(flags, await scalingStudy(await resolveProfileSet(GRID_PROFILES), await loadPaperResults()));
       if (!flags.pipeline) throw flagError('--pipeline', 'required: a name under profiles/pipelines/ or a spec file');
       const pattern = oneOf<PatternName | 'all'>('--pattern', flags.pattern, [...PATTERN_NAMES, 'all']) ?? 'all';
       const policies = policiesFlag(flags.policies);
@@ -98,16 +112,18 @@ export function registerSimulateCommand(program: Command): void {
       const { Forecaster } = await import('../forecast/forecaster.js');
       const forecaster = await Forecaster.load(flags.model);
       const bar = progressBar('simulating');
-      const results = await simulatePolicies({
+      const base = {
         spec,
         profiles,
         forecaster,
         patterns: pattern === 'all' ? PATTERN_NAMES : [pattern],
-        policies,
         settings,
         ...(seconds !== undefined ? { seconds } : {}),
-        onProgress: (done, total, detail) => bar(done, total, detail),
-      });
+        onProgress: (done: number, total: number, detail: string) => bar(done, total, detail),
+      };
+      if (study === 'predictors') return writeStudy(flags, await predictorStudy(base, await loadPaperResults()));
+      if (study === 'tradeoff') return writeStudy(flags, await tradeoffStudy(base));
+      const results = await simulatePolicies({ ...base, policies });
       const methods = new Map<string, number>();
       for (const f of results.flatMap((r) => r.forecasts)) methods.set(f.method, (methods.get(f.method) ?? 0) + 1);
       const forecasterNote = `forecasts by ${[...methods].map(([m, n]) => `${m} ×${n}`).join(', ')}${forecaster.hasModel ? '' : ' (no LSTM model found)'}`;
@@ -141,4 +157,20 @@ export function registerSimulateCommand(program: Command): void {
         `${plan}\n\n${renderSummaryText(results)}\n\nwrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,
       );
     });
+}
+
+/** The profile set of IPA's scalability grid (its measured resnets). */
+const GRID_PROFILES = 'measured-h200';
+
+/** A study's report into --out; its table and findings on stdout, or with --json one object per row. */
+async function writeStudy(flags: SimulateFlags, study: Study): Promise<void> {
+  const files = await writeStudyReport(flags.out, study);
+  if (flags.json) {
+    for (const row of study.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${study.title}\n\n${table(study.header, study.rows)}\n\n${study.findings.join('\n')}\n\n` +
+      `wrote ${files.length} files to ${flags.out}: ${files.map((f) => f.split('/').pop()).join(', ')}\n`,
+  );
 }

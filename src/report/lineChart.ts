@@ -34,6 +34,12 @@ export interface LineFigure {
   /** The x axis's range; lines beyond it are clipped. The data's extent when absent. */
   xDomain?: [number, number];
   panels: LinePanel[];
+  /** Points marked on the lines: for a few points that mean something each (a sweep), not a time series. */
+  markers?: boolean;
+  /** Whole-number ticks on the x axis (a count, not a measure). */
+  xInteger?: boolean;
+  /** A logarithmic y axis, for values over orders of magnitude. */
+  yLog?: boolean;
   /** Panels per row of the grid (default 2). */
   columns?: number;
   /** Series names in legend order, so a policy keeps its colour across figures; unlisted names follow. */
@@ -76,8 +82,14 @@ export function lineFigureSpec(figure: LineFigure): TopLevelSpec {
   const width = figure.width ?? (figure.panels.length > 1 ? 420 : 760);
   const height = figure.height ?? (figure.panels.length > 1 ? 200 : 280);
   const encoding = {
-    x: { field: 'x', type: 'quantitative', title: figure.xTitle, ...(figure.xDomain ? { scale: { domain: figure.xDomain } } : {}) },
-    y: { field: 'y', type: 'quantitative', title: figure.yTitle },
+    x: {
+      field: 'x',
+      type: 'quantitative',
+      title: figure.xTitle,
+      ...(figure.xDomain ? { scale: { domain: figure.xDomain } } : {}),
+      ...(figure.xInteger ? { axis: { format: 'd', tickMinStep: 1 } } : {}),
+    },
+    y: { field: 'y', type: 'quantitative', title: figure.yTitle, ...(figure.yLog ? { scale: { type: 'log' } } : {}) },
     color: seriesColor(domain, figure.legendTitle),
     strokeDash: {
       field: 'dashed',
@@ -103,7 +115,7 @@ export function lineFigureSpec(figure: LineFigure): TopLevelSpec {
             s.points.map(([x, y]) => ({ series: s.name, dashed: s.dashed ?? false, x, y: Number.isFinite(y) ? y : null })),
           ),
         },
-        mark: { type: 'line' as const, strokeWidth: 1.8, clip: true },
+        mark: { type: 'line' as const, strokeWidth: 1.8, clip: true, ...(figure.markers ? { point: { size: 40 } } : {}) },
         encoding,
       },
       ...referenceLayers(panel.hLines ?? [], 'y'),

@@ -248,11 +248,76 @@ describe('ipa simulate', () => {
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
       [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, poisson, poisson-mgc, bursty, got "wavy"/],
+      [['--study', 'weather'], /--study: expected one of predictors, tradeoff, scaling, got "weather"/],
     ];
     for (const [flags, message] of cases) {
       const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);
       assert.equal(code, 1, flags.join(' '));
       assert.match(stderr, message);
     }
+  });
+});
+
+/** The paper's studies, short: what each prints and writes, not its numbers (bench and README have those). */
+describe('ipa simulate --study', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipa-study-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const study = async (name: string, ...flags: string[]) => {
+    const out = join(dir, name);
+    const run = await ipa('simulate', '--study', name, ...flags, '--json', '--out', out);
+    assert.equal(run.code, 0, run.stderr);
+    const rows = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { rows, files: (await readdir(out)).sort(), report: await readFile(join(out, 'report.md'), 'utf8') };
+  };
+
+  it('predictors: ipa with each forecaster, each provisioning the forecast and its upper band, with the paper beside it', async () => {
+    const { rows, files, report } = await study('predictors', '--pipeline', 'video', '--pattern', 'bursty', '--seconds', '60');
+    assert.deepEqual(
+      rows.map((r) => `${r.forecaster}/${r.provision}`),
+      ['lstm', 'reactive', 'max', 'mean'].flatMap((f) => [`${f}/forecast`, `${f}/upper`]),
+    );
+    for (const r of rows) {
+      assert.equal(r.pattern, 'bursty');
+      for (const key of ['violationsPct', 'meanCost', 'meanPas', 'underPct', 'marginPct']) assert.equal(typeof r[key], 'number', key);
+      assert.ok((r.underPct as number) >= 0 && (r.underPct as number) <= 100);
+    }
+    assert.deepEqual(files, ['report.html', 'report.md', 'video-predictors.png', 'video-predictors.svg']);
+    assert.match(report, /IPA's paper \(Fig\. 16, bursty, video\): 0\.48 % violations with the LSTM against 2\.55 % reactive/);
+  });
+
+  it('tradeoff: β swept, the highest β costing no more than the lowest', async () => {
+    const { rows, files } = await study('tradeoff', '--pipeline', 'video', '--pattern', 'bursty', '--seconds', '120');
+    const betas = rows.map((r) => r.beta as number);
+    assert.deepEqual(
+      betas,
+      [...betas].sort((a, b) => a - b),
+      'β rising',
+    );
+    assert.ok(betas.length >= 5);
+    assert.ok((rows.at(-1)?.meanCost as number) <= (rows[0]?.meanCost as number), 'a dearer cost weight buys no more cost');
+    assert.deepEqual(files, ['report.html', 'report.md', 'video-tradeoff.png', 'video-tradeoff.svg']);
+  });
+
+  it("scaling: decision time from 2×2 to 10×10, sum and multiply, the paper's Gurobi point beside it; no pipeline needed", async () => {
+    const { rows, files, report } = await study('scaling');
+    for (const pas of ['sum', 'multiply']) {
+      const mine = rows.filter((r) => r.pas === pas);
+      assert.deepEqual(
+        mine.map((r) => `${r.stages}×${r.variants}`),
+        [2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => `${n}×${n}`),
+      );
+      for (const r of mine) assert.ok((r.medianMs as number) > 0 && Number.isFinite(r.medianMs), `${pas} ${r.stages}: a time`);
+    }
+    assert.deepEqual(files, ['report.html', 'report.md', 'scaling.png', 'scaling.svg']);
+    assert.match(report, /At 9 × 9: PAS sum [\d.]+ ms, multiply [\d.]+ ms, against the paper's 2\.2 s with Gurobi/);
   });
 });
