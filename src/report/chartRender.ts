@@ -22,7 +22,7 @@ const CONFIG: TopLevelSpec['config'] = {
   view: { stroke: null },
   title: { fontSize: 15, anchor: 'start', offset: 10 },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e8e8e8' },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320, titleLimit: 320 },
   header: { labelFontSize: 13, labelFontWeight: 'bold' },
 };
 
