@@ -142,7 +142,8 @@ describe('ipa live run --policy all', { timeout: 900_000, skip: noCpuLimit }, ()
     assert.equal(rimReplicas.size, 1, `rim kept its replicas\n${describeDecisions('rim')}`);
 
     const figures = ['load', 'latency', 'cores', 'pas'].flatMap((name) => [`bursty-${name}.png`, `bursty-${name}.svg`]);
-    for (const file of ['report.md', 'report.html', 'series.json', ...figures]) assert.ok((await readdir(out)).includes(file), `${file} written`);
+    for (const file of ['report.md', 'report.html', 'series.json', ...figures])
+      assert.ok((await readdir(out)).includes(file), `${file} written`);
     assert.match(await readFile(join(out, 'bursty-latency.svg'), 'utf8'), />testbed · bursty: measured p99 latency per /);
     const report = await readFile(join(out, 'report.md'), 'utf8');
     for (const policy of LOOP_POLICIES) assert.match(report, new RegExp(`### ${policy}\\n`));
