@@ -69,6 +69,8 @@ export interface DecisionRecord {
   profilesVersion: string;
   /** Who decided, when not ipa's optimizer (the workflow's `policy`). */
   policy?: LoopPolicyName;
+  /** The loop's interval: when the next step is due (an alert on a stalled loop reads it). Absent in records before it was kept. */
+  intervalSeconds?: number;
   observed?: WindowSummary;
   forecast?: PlannedLoad;
   settings: Settings;

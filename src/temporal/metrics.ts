@@ -59,10 +59,31 @@ const staleWindows = new Counter({
   registers: [registry],
 });
 
+const lastDecisionAt = new Gauge({
+  name: 'ipa_last_decision_timestamp_seconds',
+  help: 'When the last step started (Unix seconds): a loop that stalls stops moving it',
+  labelNames,
+  registers: [registry],
+});
+const intervalSeconds = new Gauge({
+  name: 'ipa_interval_seconds',
+  help: 'The loop interval: a step is due this long after the last one',
+  labelNames,
+  registers: [registry],
+});
+const predictedLatencyMs = new Gauge({
+  name: 'ipa_predicted_latency_ms',
+  help: 'End-to-end latency the chosen config is planned to hold at the provisioned load',
+  labelNames,
+  registers: [registry],
+});
+
 export function recordMetrics(record: DecisionRecord): void {
   const pipeline = record.pipeline;
   decisions.inc({ pipeline, outcome: record.outcome });
   slaMs.set({ pipeline }, record.settings.slaMs);
+  lastDecisionAt.set({ pipeline }, Date.parse(record.at) / 1000);
+  if (record.intervalSeconds !== undefined) intervalSeconds.set({ pipeline }, record.intervalSeconds);
   if (record.solver) solveSeconds.observe({ pipeline }, record.solver.timeMs / 1000);
   if (record.forecast) forecastRps.set({ pipeline }, record.forecast.provisioned);
   if (record.observed) observedRps.set({ pipeline }, record.observed.last);
@@ -71,6 +92,7 @@ export function recordMetrics(record: DecisionRecord): void {
   if (record.predicted) {
     pas.set({ pipeline }, record.predicted.pas);
     cost.set({ pipeline }, record.predicted.cost);
+    predictedLatencyMs.set({ pipeline }, record.predicted.latencyMs);
   }
   infeasible.inc({ pipeline }, record.feasible === false ? 1 : 0);
   applyFailures.inc({ pipeline }, record.apply?.status === 'failed' ? 1 : 0);

@@ -14,6 +14,8 @@ export interface PrometheusServerOptions {
   intervalSeconds: number;
   /** e.g. `1h`, `7d`. */
   retention: string;
+  /** Alerting and recording rule files it evaluates every `intervalSeconds`. */
+  ruleFiles?: string[];
   /** Append its output to this file, and let it outlive this process (a detached server). */
   logFile?: string;
   outlive?: boolean;
@@ -57,6 +59,7 @@ export async function startPrometheusServer(options: PrometheusServerOptions): P
       {
         global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
         scrape_configs: [{ job_name: options.job, metrics_path: '/metrics', static_configs: [{ targets: options.targets }] }],
+        ...(options.ruleFiles ? { rule_files: options.ruleFiles } : {}),
       },
       null,
       2,

@@ -124,7 +124,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
       const n = state.step + 1;
       const header: StepHeader = {
         ...{ id: `${workflowInfo().workflowId}#${n}`, step: n, pipeline: spec.name, at: new Date(lastStepAtMs).toISOString() },
-        ...{ trigger, profilesVersion: state.profilesVersion, settings: { ...state.settings } },
+        ...{ trigger, profilesVersion: state.profilesVersion, settings: { ...state.settings }, intervalSeconds: options.intervalSeconds },
         ...(state.pipeline.policy && state.pipeline.policy.name !== 'ipa' ? { policy: state.pipeline.policy.name as LoopPolicyName } : {}),
       };
       const observed = await attempt(() =>

@@ -15,7 +15,11 @@ export interface TestPrometheus {
  * A real Prometheus on a free loopback port, scraping `targets` (host:port) as job `ipa-test`,
  * with its config and TSDB in a temporary folder that stop() removes with the process group.
  */
-export async function startPrometheus(options: { targets: string[]; scrapeIntervalSeconds?: number }): Promise<TestPrometheus> {
+export async function startPrometheus(options: {
+  targets: string[];
+  scrapeIntervalSeconds?: number;
+  ruleFiles?: string[];
+}): Promise<TestPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'ipa-prometheus-'));
   try {
     const { url, group } = await startPrometheusServer({
@@ -25,6 +29,7 @@ export async function startPrometheus(options: { targets: string[]; scrapeInterv
       intervalSeconds: options.scrapeIntervalSeconds ?? 1,
       retention: '1h',
       readyTimeoutMs: 30_000,
+      ...(options.ruleFiles ? { ruleFiles: options.ruleFiles } : {}),
     });
     const stop = async () => {
       try {
