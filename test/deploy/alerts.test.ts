@@ -8,13 +8,11 @@ import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../../src/common/paths.js';
 import { serveMetrics } from '../../src/temporal/metrics.js';
-import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { findPrometheus } from '../../src/tooling/setup/prometheus.js';
-import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
-import { startTestServer, startWorkers } from '../helpers/temporal.js';
+import { startTestServer, startTraceLoop, startWorkers } from '../helpers/temporal.js';
 
 const run = promisify(execFile);
 const MONITORING = join(projectRoot, 'deploy', 'monitoring');
@@ -71,18 +69,7 @@ describe("a stalled loop pages through a real Prometheus, and the dashboard read
   });
 
   it('fires IpaLoopStalled once the loop has made no decision for 3 intervals', async () => {
-    const handle = await env.client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'alerts-stall',
-      args: [
-        {
-          pipeline: 'video',
-          intervalSeconds: 1,
-          observe: { kind: 'trace', loads: Array<number>(400).fill(30), start: 150 },
-          actuator: { kind: 'simulated' },
-        },
-      ],
-    });
+    const handle = await startTraceLoop(env.client, 'alerts-stall');
     assert.ok(await waitUntilAsync(async () => ((await handle.query(statusQuery).catch(() => undefined))?.step ?? 0) >= 5, 60_000));
     const stalledFor = (list: Alert[]) => list.find((a) => a.labels.alertname === 'IpaLoopStalled' && a.labels.pipeline === 'video');
     // Stepping every second and scraped every second: Prometheus has the series, and no stall.

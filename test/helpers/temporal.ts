@@ -1,10 +1,12 @@
 import { after, before } from 'node:test';
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { installRuntime } from '../../src/temporal/runtime.js';
-import type { QueueName } from '../../src/temporal/taskQueues.js';
+import { type QueueName, TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { createWorkers, runWorkers } from '../../src/temporal/worker.js';
 import { findTemporalCli, findTemporalTestServer } from '../../src/tooling/cliBinary.js';
+import { type AdaptInput, adaptPipeline } from '../../src/workflows/adaptPipeline.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/searchAttributes.js';
 
 /**
@@ -91,4 +93,24 @@ export function serverWithWorkers(queues: QueueName[] = ['adapt']): { readonly e
       return state.env;
     },
   };
+}
+
+/**
+ * The loop a test of the workflow itself starts: the video pipeline on a steady trace of 30
+ * requests/s, a step every second, the simulated actuator; `fields` override any of it.
+ */
+export function startTraceLoop(client: Client, workflowId: string, fields: Partial<AdaptInput> = {}) {
+  return client.workflow.start(adaptPipeline, {
+    taskQueue: TASK_QUEUES.adapt,
+    workflowId,
+    args: [
+      {
+        pipeline: 'video',
+        intervalSeconds: 1,
+        observe: { kind: 'trace', loads: Array<number>(400).fill(30), start: 150 },
+        actuator: { kind: 'simulated' },
+        ...fields,
+      },
+    ],
+  });
 }

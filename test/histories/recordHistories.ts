@@ -19,7 +19,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../../src/common/paths.js';
 import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { findTemporalCli } from '../../src/tooling/cliBinary.js';
-import { type AdaptInput, adaptPipeline } from '../../src/workflows/adaptPipeline.js';
+import type { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
 import {
   pauseSignal,
   reloadProfilesSignal,
@@ -31,18 +31,12 @@ import {
 } from '../../src/workflows/messages.js';
 import { profilePipeline } from '../../src/workflows/profilePipeline.js';
 import { waitUntilAsync } from '../helpers/processes.js';
-import { startTestServer, startWorkers } from '../helpers/temporal.js';
+import { startTestServer, startTraceLoop, startWorkers } from '../helpers/temporal.js';
 
 const run = promisify(execFile);
 
 /** Where the histories live: the source tree's test/histories, not dist's. */
 export const HISTORIES_DIR = join(projectRoot, 'test', 'histories');
-
-const LOOP: Omit<AdaptInput, 'pipeline'> = {
-  intervalSeconds: 1,
-  observe: { kind: 'trace', loads: Array<number>(400).fill(30), start: 150 },
-  actuator: { kind: 'simulated' },
-};
 
 async function stepsReach(handle: WorkflowHandle<typeof adaptPipeline>, steps: number): Promise<void> {
   const ok = await waitUntilAsync(async () => ((await handle.query(statusQuery).catch(() => undefined))?.step ?? 0) >= steps, 60_000);
@@ -59,21 +53,13 @@ type Scenario = (client: Client, dir: string) => Promise<{ workflowId: string; r
 
 const SCENARIOS: Record<string, Scenario> = {
   'adapt-plain': async (client) => {
-    const handle = await client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'history-adapt-plain',
-      args: [{ pipeline: 'video', ...LOOP }],
-    });
+    const handle = await startTraceLoop(client, 'history-adapt-plain');
     await stepsReach(handle, 4);
     await cancelled(handle);
     return { workflowId: handle.workflowId };
   },
   'adapt-signals': async (client) => {
-    const handle = await client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'history-adapt-signals',
-      args: [{ pipeline: 'video', ...LOOP, intervalSeconds: 2 }],
-    });
+    const handle = await startTraceLoop(client, 'history-adapt-signals', { intervalSeconds: 2 });
     await stepsReach(handle, 2);
     await handle.signal(setSlaSignal, { slaMs: 250 });
     await handle.signal(setSlaSignal, { slaMs: -1 });
@@ -91,21 +77,13 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   'adapt-apply-failure': async (client, dir) => {
     // A directory where the dry-run log should be: every apply is refused (EISDIR), the loop goes on.
-    const handle = await client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'history-adapt-apply-failure',
-      args: [{ pipeline: 'video', ...LOOP, actuator: { kind: 'dry-run', log: dir } }],
-    });
+    const handle = await startTraceLoop(client, 'history-adapt-apply-failure', { actuator: { kind: 'dry-run', log: dir } });
     await stepsReach(handle, 3);
     await cancelled(handle);
     return { workflowId: handle.workflowId };
   },
   'adapt-continue-as-new': async (client) => {
-    const handle = await client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'history-adapt-continue-as-new',
-      args: [{ pipeline: 'video', ...LOOP, maxStepsPerRun: 3 }],
-    });
+    const handle = await startTraceLoop(client, 'history-adapt-continue-as-new', { maxStepsPerRun: 3 });
     const first = (await handle.describe()).runId;
     // The first run's history ends in ContinuedAsNew: that is the one replayed.
     const ok = await waitUntilAsync(

@@ -5,15 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
-import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { findTemporalCli } from '../../src/tooling/cliBinary.js';
 import { type DevServer, startDevServer } from '../../src/tooling/devServer.js';
-import { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { launchChromium, noChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntilAsync } from '../helpers/processes.js';
-import { startWorkersAt } from '../helpers/temporal.js';
+import { startTraceLoop, startWorkersAt } from '../helpers/temporal.js';
 
 /** Where the test leaves what the browser saw, to look at when an assertion fails. */
 const SCREENSHOT = join(tmpdir(), 'ipa-webui-current-details.png');
@@ -51,18 +49,7 @@ describe('the Web UI shows an adaptation loop readably', { skip: noChromium() },
   });
 
   it('has the current details under User Metadata, the config in columns, and a summary on each record marker', async (t) => {
-    const handle = await client.workflow.start(adaptPipeline, {
-      taskQueue: TASK_QUEUES.adapt,
-      workflowId: 'adapt-video-webui',
-      args: [
-        {
-          pipeline: 'video',
-          intervalSeconds: 3600,
-          observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
-          actuator: { kind: 'simulated' },
-        },
-      ],
-    });
+    const handle = await startTraceLoop(client, 'adapt-video-webui', { intervalSeconds: 3600 });
     let decision: DecisionRecord | undefined;
     assert.ok(
       await waitUntilAsync(async () => {
