@@ -11,6 +11,8 @@ export interface WorkerTuning {
   maxConcurrentActivityTaskExecutions?: number;
   /** Replaces activities by name, e.g. to instrument them in a benchmark. */
   activities?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Another build of the workflows (its index.js): the upgrade test runs a changed one. */
+  workflowsPath?: string;
 }
 
 /** One worker per task queue, sharing one connection and one workflow bundle. */
@@ -20,9 +22,9 @@ export async function createWorkers(
   queues: QueueName[],
   tuning: WorkerTuning = {},
 ): Promise<Worker[]> {
-  const { activities, ...limits } = tuning;
+  const { activities, workflowsPath, ...limits } = tuning;
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+    workflowsPath: workflowsPath ?? fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
     logger: sdkLogger,
   });
   return Promise.all(
