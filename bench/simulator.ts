@@ -140,7 +140,8 @@ function naive(w: Workload): Outcome {
     const stage = stages[s] as (typeof stages)[number];
     while (stage.queue.length > 0 && stage.idle.length > 0) {
       const head = stage.queue[0] as (typeof stage.queue)[number];
-      const sendAt = head.entryMs + w.batchTimeoutMs;
+      // A plan's own timeout (the optimizer's choice) before the workload's, as the simulator does.
+      const sendAt = head.entryMs + (stage.plan.batchTimeoutMs ?? w.batchTimeoutMs);
       if (stage.queue.length < stage.plan.batch && now < sendAt) {
         if (stage.timeoutAt !== sendAt) {
           stage.timeoutAt = sendAt;
