@@ -163,10 +163,35 @@ export function connectOptions(settings: TemporalSettings) {
   };
 }
 
+/**
+ * A TLS connection without a client certificate that the server drops reads to the SDK as a
+ * timeout; a server that requires mTLS is the usual cause, so the error says which settings fix it.
+ */
+function explained(settings: TemporalSettings, err: unknown): Error {
+  const error = err as Error;
+  const tls = tlsConfig(settings);
+  if (
+    typeof tls === 'object' &&
+    !tls.clientCertPair &&
+    !settings.apiKey &&
+    /deadline|handshake|certificate|connection reset|transport/i.test(error.message)
+  ) {
+    return new Error(
+      `${error.message}: connecting to ${settings.address} with TLS but no client certificate; if the server requires mTLS, ` +
+        "set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or the profile's tls.client_cert_path and tls.client_key_path)",
+    );
+  }
+  return error;
+}
+
 export async function connectClient(settings: TemporalSettings): Promise<Connection> {
-  return Connection.connect({ ...connectOptions(settings), connectTimeout: '10s' });
+  return Connection.connect({ ...connectOptions(settings), connectTimeout: '10s' }).catch((err: unknown) => {
+    throw explained(settings, err);
+  });
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
-  return NativeConnection.connect(connectOptions(settings));
+  return NativeConnection.connect(connectOptions(settings)).catch((err: unknown) => {
+    throw explained(settings, err);
+  });
 }
