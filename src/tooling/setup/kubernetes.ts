@@ -1,14 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { log } from '../../common/log.js';
-import { isAlive } from '../processGroup.js';
 import { isExecutable, onPathOr } from '../pypiBinary.js';
 import { aptInstall, usableAptGet } from './apt.js';
-import { goBinary } from './go.js';
+import { findGo, goEnv, runGo, withBuildLock } from './goBuild.js';
 import { sharedLookup } from './sharedLookup.js';
 
 const run = promisify(execFile);
@@ -82,52 +80,6 @@ export async function etcdVersion(binary: string): Promise<string> {
   return version;
 }
 
-async function findGo(): Promise<string> {
-  const go = await goBinary();
-  if (!go) throw new Error(`no \`go\` on PATH (or GO_BIN) to build Kubernetes ${KUBERNETES_VERSION} and kwok ${KWOK_VERSION} with`);
-  return go;
-}
-
-/**
- * Runs the go command with `-v`, which prints each package as it compiles: counted and logged
- * every 30 s, since a first Kubernetes build compiles ~2,500 packages, for minutes.
- */
-async function runGo(go: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; step: string }): Promise<void> {
-  const started = Date.now();
-  const child = spawn(go, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tail: string[] = [];
-  let packages = 0;
-  const onLine = (line: string) => {
-    if (!line) return;
-    packages++;
-    tail.push(line);
-    if (tail.length > 30) tail.shift();
-  };
-  let partial = '';
-  const onData = (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    lines.forEach(onLine);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const progress = setInterval(
-    () => log.info({ step: options.step, packages, elapsedSeconds: Math.round((Date.now() - started) / 1000) }, 'go is still building'),
-    30_000,
-  );
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
-    });
-    onLine(partial);
-    if (code !== 0) throw new Error(`\`go ${args.join(' ')}\` exited with ${code} (${options.step}):\n${tail.join('\n')}`);
-  } finally {
-    clearInterval(progress);
-  }
-  log.info({ step: options.step, packages, elapsedSeconds: Math.round((Date.now() - started) / 1000) }, 'go build done');
-}
-
 /**
  * The staging modules (k8s.io/api, k8s.io/client-go, …) that k8s.io/kubernetes's go.mod replaces
  * with ./staging folders: a module depending on k8s.io/kubernetes must replace each itself (with
@@ -178,12 +130,6 @@ function versionLdflags(): string {
     .join(' ');
 }
 
-/**
- * GOFLAGS replaced, not extended: the module build needs -mod=mod (no go.sum yet) and
- * `go install pkg@version` refuses any -mod. No cgo: static binaries, as upstream releases them.
- */
-const goEnv = (goflags: string) => ({ ...process.env, GOFLAGS: goflags, CGO_ENABLED: process.env.CGO_ENABLED ?? '0' });
-
 async function buildKubeCommands(go: string, dir: string, commands: KubeCommand[]): Promise<void> {
   const moduleDir = join(dir, 'module');
   await mkdir(moduleDir, { recursive: true });
@@ -231,39 +177,6 @@ async function installKwok(go: string, dir: string): Promise<void> {
   }
 }
 
-/**
- * One builder per cache folder across processes (parallel test files, a second `ipa setup`):
- * two concurrent builds on a small machine would each take twice as long. A lock left
- * by a dead process is taken over.
- */
-async function withBuildLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = join(dir, '.build.lock');
-  let lastNotice = 0;
-  for (;;) {
-    try {
-      await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10);
-    if (!Number.isInteger(holder) || !isAlive(holder)) {
-      await rm(lock, { force: true });
-      continue;
-    }
-    if (Date.now() - lastNotice > 60_000) {
-      log.info({ pid: holder, lock }, 'another process is building the Kubernetes binaries: waiting for it');
-      lastNotice = Date.now();
-    }
-    await sleep(2_000);
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
 async function missingIn(binDir: string): Promise<GoCommand[]> {
   const missing: GoCommand[] = [];
   for (const command of GO_COMMANDS) if (!(await isExecutable(join(binDir, command)))) missing.push(command);
@@ -283,9 +196,9 @@ async function findGoCommands(install: boolean): Promise<string> {
   if (!install) {
     throw new Error(`no Kubernetes ${KUBERNETES_VERSION} binaries in ${binDir}: run \`ipa setup\` to build them, or set IPA_K8S_BIN_DIR`);
   }
-  const go = await findGo();
+  const go = await findGo(`Kubernetes ${KUBERNETES_VERSION} and kwok ${KWOK_VERSION}`);
   await mkdir(binDir, { recursive: true });
-  await withBuildLock(dir, async () => {
+  await withBuildLock(dir, 'the Kubernetes binaries', async () => {
     // Asked again under the lock: the process we waited for may have built them all.
     const missing = await missingIn(binDir);
     const kube = missing.filter((c): c is KubeCommand => c !== 'kwok');
