@@ -4,19 +4,26 @@ import { findTemporalCli, findTemporalTestServer, temporalCliVersion } from '../
 import { chromiumVersion, findChromium } from '../tooling/setup/chromium.js';
 import { etcdVersion, findKubernetesBinaries } from '../tooling/setup/kubernetes.js';
 import { findKustomize } from '../tooling/setup/kustomize.js';
+import { findPostgres } from '../tooling/setup/postgres.js';
 import { findPrometheus, prometheusVersion } from '../tooling/setup/prometheus.js';
+import { findTemporalServer } from '../tooling/setup/temporalServer.js';
 
 export function registerSetupCommand(program: Command): void {
   program
     .command('setup')
     .description(
-      'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, Prometheus, ' +
+      'find or install the tools ipa runs locally (Temporal CLI and time-skipping test server, the Temporal server ' +
+        'and PostgreSQL for the cluster tests, Prometheus, ' +
         'etcd, Kubernetes binaries and kustomize for the test control plane, the MLServer testbed, Chromium for the Web UI test) and print where they are',
     )
     .action(async () => {
       const temporal = await findTemporalCli();
       process.stdout.write(`temporal: ${temporal} (${await temporalCliVersion(temporal)})\n`);
       process.stdout.write(`temporal-test-server: ${await findTemporalTestServer()}\n`);
+      const server = await findTemporalServer();
+      process.stdout.write(`temporal-server: ${server.server} (${server.version}), schema tool ${server.sqlTool}\n`);
+      const postgres = await findPostgres();
+      process.stdout.write(`postgres: ${postgres.postgres} (${postgres.version})\n`);
       const prometheus = await findPrometheus();
       process.stdout.write(`prometheus: ${prometheus} (${await prometheusVersion(prometheus)})\n`);
       const k8s = await findKubernetesBinaries();
