@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server } from 'node:tls';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
+import { makeCertificates } from '../../src/tooling/certificates.js';
 
 /**
  * A server that requires a client certificate (mTLS), as a production Temporal frontend does,
@@ -19,46 +19,12 @@ describe('connecting with TLS but without a client certificate', () => {
   let address: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ipa-mtls-'));
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=ipa-test-ca',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    );
-    const read = (name: string) => readFileSync(join(dir, name));
+    const certificates = await makeCertificates(dir);
+    const read = (path: string) => readFileSync(path);
     server = createServer({
-      key: read('server.key'),
-      cert: read('server.pem'),
-      ca: read('ca.pem'),
+      key: read(certificates.serverKey),
+      cert: read(certificates.serverCert),
+      ca: read(certificates.ca),
       requestCert: true,
       rejectUnauthorized: true,
       ALPNProtocols: ['h2'],
