@@ -12,9 +12,14 @@
  *    to see whether it grows), worker CPU and RSS, and the dev server's CPU beside it.
  *
  * Usage: node dist/bench/adapt.js [--fleets 100,500,1000] [--measure-seconds 60] [--skip single,history,fleet]
- *        [--server sqlite|memory]
+ *        [--server sqlite|memory|cluster[,…]]
+ *
+ * `--server` names the Temporal servers sections 1 and 3 run on, one after another, each a row of
+ * the same table: the dev server on SQLite (what `npm start` runs, the default), in memory (no disk
+ * writes: isolates the worker's own cost), or `cluster`, the Temporal server as production runs it
+ * (its four services on PostgreSQL, mTLS; see src/tooling/temporalCluster.ts).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,13 +37,15 @@ import { configureLogger } from '../src/common/log.js';
 import { table } from '../src/common/table.js';
 import { configOf } from '../src/model/decision.js';
 import type { DecisionRecord } from '../src/model/decisionRecord.js';
+import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { chainHistories, localActivityResult } from '../src/temporal/decisionHistory.js';
 import { installRuntime } from '../src/temporal/runtime.js';
 import { TASK_QUEUES } from '../src/temporal/taskQueues.js';
 import { createWorkers, runWorkers } from '../src/temporal/worker.js';
 import { findTemporalCli, findTemporalTestServer } from '../src/tooling/cliBinary.js';
-import { type DevServer, startDevServer } from '../src/tooling/devServer.js';
+import { startDevServer } from '../src/tooling/devServer.js';
 import { freePort } from '../src/tooling/freePort.js';
+import { startTemporalCluster } from '../src/tooling/temporalCluster.js';
 import { type AdaptInput, adaptPipeline } from '../src/workflows/adaptPipeline.js';
 import { median, percentile } from './percentile.js';
 
@@ -53,8 +60,17 @@ const MEASURE_SECONDS = Number(flag('measure-seconds', '60'));
 const WARMUP_SECONDS = 30;
 const SKIP = new Set(flag('skip', '').split(','));
 const SINGLE_STEPS = 60;
-/** `sqlite` (what `npm start` runs) or `memory` (no disk writes: isolates the worker's own cost). */
-const SERVER = flag('server', 'sqlite');
+const SERVER_KINDS = ['sqlite', 'memory', 'cluster'] as const;
+type ServerKind = (typeof SERVER_KINDS)[number];
+const SERVERS = flag('server', 'sqlite').split(',') as ServerKind[];
+for (const kind of SERVERS) {
+  if (!SERVER_KINDS.includes(kind)) throw new Error(`--server: "${kind}" is not one of ${SERVER_KINDS.join(', ')}`);
+}
+const SERVER_LABEL: Record<ServerKind, string> = {
+  sqlite: 'dev server (SQLite)',
+  memory: 'dev server (in memory)',
+  cluster: 'temporal-server on PostgreSQL, mTLS',
+};
 
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
@@ -66,32 +82,74 @@ const traceInput = (i: number, intervalSeconds: number): AdaptInput => ({
   actuator: { kind: 'dry-run' },
 });
 
-/** CPU seconds (user + system) of another process, from /proc. */
-async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/**
+ * CPU seconds (user + system) of a process group, from /proc: its live members, and the children
+ * its leader has reaped (PostgreSQL's backends come and go with connections).
+ */
+async function groupCpuSeconds(pgid: number): Promise<number> {
+  let ticks = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name: state, ppid, pgrp, …, utime (11), stime (12), cutime (13), cstime (14).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+    if (Number(pid) === pgid) ticks += Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / 100;
 }
 
-async function withDevServer<T>(body: (server: DevServer, client: Client, connection: NativeConnection) => Promise<T>): Promise<T> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'ipa-bench-'));
-  const server = await startDevServer({
-    binary: await findTemporalCli(),
-    stateDir,
-    headless: true,
-    port: await freePort(),
-    inMemory: SERVER === 'memory',
-  });
-  const clientConnection = await Connection.connect({ address: server.address });
-  const workerConnection = await WorkerConnection.connect({ address: server.address });
+/** A Temporal server to run on, with connections for a client and this process's workers. */
+interface BenchServer {
+  label: string;
+  namespace: string;
+  client: Client;
+  connection: NativeConnection;
+  /** CPU seconds the server (and its database, for the cluster) has used so far. */
+  cpuSeconds(): Promise<number>;
+}
+
+async function withServer<T>(kind: ServerKind, body: (server: BenchServer) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), kind === 'cluster' ? 'ipa-cluster-' : 'ipa-bench-'));
+  const stops: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
-    return await body(server, new Client({ connection: clientConnection }), workerConnection);
+    if (kind === 'cluster') {
+      const cluster = await startTemporalCluster({ dir });
+      stops.unshift(() => cluster.stop());
+      const clientConnection = await connectClient(cluster.settings);
+      stops.unshift(() => clientConnection.close());
+      const connection = await connectWorker(cluster.settings);
+      stops.unshift(() => connection.close());
+      return await body({
+        label: SERVER_LABEL[kind],
+        namespace: cluster.namespace,
+        client: new Client({ connection: clientConnection, namespace: cluster.namespace }),
+        connection,
+        cpuSeconds: async () => (await groupCpuSeconds(cluster.serverPid())) + (await groupCpuSeconds(cluster.postgresPid())),
+      });
+    }
+    const dev = await startDevServer({
+      binary: await findTemporalCli(),
+      stateDir: dir,
+      headless: true,
+      port: await freePort(),
+      inMemory: kind === 'memory',
+    });
+    stops.unshift(() => dev.stop());
+    const clientConnection = await Connection.connect({ address: dev.address });
+    stops.unshift(() => clientConnection.close());
+    const connection = await WorkerConnection.connect({ address: dev.address });
+    stops.unshift(() => connection.close());
+    return await body({
+      label: SERVER_LABEL[kind],
+      namespace: 'default',
+      client: new Client({ connection: clientConnection }),
+      connection,
+      cpuSeconds: () => groupCpuSeconds(dev.pid),
+    });
   } finally {
-    await clientConnection.close();
-    await workerConnection.close();
-    await server.stop();
-    await rm(stateDir, { recursive: true, force: true });
+    for (const stop of stops) await stop();
   }
 }
 
@@ -118,12 +176,12 @@ function stepClock(intervalMs: number) {
   return { latencies, lags, record };
 }
 
-/** 1. One pipeline: step latency (the step clock's span, and the server's event times), and the in-process baseline. */
-async function singlePipeline(): Promise<void> {
-  progress(`single pipeline: ${SINGLE_STEPS} steps at a 1 s interval on a dev server`);
+/** One pipeline on one server: the step clock's spans, and the same steps by the server's event times. */
+async function singleOn(kind: ServerKind): Promise<{ label: string; stepsMs: number[]; serverStepsMs: number[] }> {
+  progress(`single pipeline: ${SINGLE_STEPS} steps at a 1 s interval on the ${SERVER_LABEL[kind]}`);
   const clock = stepClock(1000);
-  const serverStepsMs = await withDevServer(async (_server, client, connection) => {
-    const workers = await createWorkers(connection, 'default', ['adapt'], { activities: { record: clock.record as never } });
+  const serverStepsMs = await withServer(kind, async ({ client, connection, namespace }) => {
+    const workers = await createWorkers(connection, namespace, ['adapt'], { activities: { record: clock.record as never } });
     let stop = () => {};
     const running = runWorkers(workers, new Promise<void>((resolve) => (stop = resolve)));
     const handle = await client.workflow.start(adaptPipeline, {
@@ -154,7 +212,14 @@ async function singlePipeline(): Promise<void> {
     // The first step pays for loading TensorFlow.js and HiGHS.
     return out.slice(1);
   });
+  // The first step pays for loading TensorFlow.js and HiGHS.
+  return { label: SERVER_LABEL[kind], stepsMs: clock.latencies.slice(1).map((x) => x.ms), serverStepsMs };
+}
 
+/** 1. One pipeline: step latency on each server, and the in-process baseline. */
+async function singlePipeline(): Promise<void> {
+  const runs = [];
+  for (const kind of SERVERS) runs.push(await singleOn(kind));
   progress('baseline: the same activities called in process');
   const prepared = await preparePipeline(traceInput(0, 1));
   await loadForecaster();
@@ -185,23 +250,33 @@ async function singlePipeline(): Promise<void> {
     });
   }
 
-  // The first step pays for loading TensorFlow.js and HiGHS.
-  const stepsMs = clock.latencies.slice(1).map((x) => x.ms);
-  console.log(`\n## One pipeline: step latency (step start → record called, as in the fleets), ${stepsMs.length} steps\n`);
+  console.log(`\n## One pipeline: step latency (step start → record called, as in the fleets), ${SINGLE_STEPS} steps\n`);
   console.log(
     table(
       ['run', 'median ms', 'p99 ms', 'goal median ≤ 100 ms'],
       [
-        ['adaptPipeline on a dev server', f(median(stepsMs)), f(percentile(stepsMs, 0.99)), median(stepsMs) <= 100 ? 'met' : 'missed'],
+        ...runs.map(({ label, stepsMs }) => [
+          `adaptPipeline on the ${label}`,
+          f(median(stepsMs)),
+          f(percentile(stepsMs, 0.99)),
+          median(stepsMs) <= 100 ? 'met' : 'missed',
+        ]),
         ['baseline: activities in process', f(median(direct), 2), f(percentile(direct, 0.99), 2), '-'],
-        ['ratio (durable / in process)', f(median(stepsMs) / median(direct)), f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)), '-'],
+        ...runs.map(({ label, stepsMs }) => [
+          `ratio (${label} / in process)`,
+          f(median(stepsMs) / median(direct)),
+          f(percentile(stepsMs, 0.99) / percentile(direct, 0.99)),
+          '-',
+        ]),
       ],
     ),
   );
-  console.log(
-    `\nThe same steps on the server's clock, timer fired → record's marker written (the span includes completing the workflow task): ` +
-      `median ${f(median(serverStepsMs))} ms, p99 ${f(percentile(serverStepsMs, 0.99))} ms.`,
-  );
+  for (const { label, serverStepsMs } of runs) {
+    console.log(
+      `\nThe same steps by the clock of the ${label}, timer fired → record's marker written (the span includes completing the workflow task): ` +
+        `median ${f(median(serverStepsMs))} ms, p99 ${f(percentile(serverStepsMs, 0.99))} ms.`,
+    );
+  }
 }
 
 /** 2. History events and bytes per 1,000 steps at the default interval. */
@@ -262,9 +337,10 @@ async function historySize(): Promise<void> {
 }
 
 /** 3. N loops on one worker process. */
-async function fleet(n: number): Promise<string[]> {
-  progress(`fleet of ${n}: starting`);
-  return withDevServer(async (server, client, connection) => {
+async function fleet(kind: ServerKind, n: number): Promise<string[]> {
+  progress(`fleet of ${n} on the ${SERVER_LABEL[kind]}: starting`);
+  return withServer(kind, async (server) => {
+    const { client, connection, namespace } = server;
     const clock = stepClock(10_000);
     const { latencies, lags } = clock;
     let decisionsSeen = 0;
@@ -272,7 +348,7 @@ async function fleet(n: number): Promise<string[]> {
       decisionsSeen += 1;
       return clock.record(rec);
     };
-    const workers = await createWorkers(connection, 'default', ['adapt'], {
+    const workers = await createWorkers(connection, namespace, ['adapt'], {
       activities: { record: measured as never },
     });
     let stop = () => {};
@@ -298,7 +374,7 @@ async function fleet(n: number): Promise<string[]> {
     await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
     const from = Date.now();
     const cpu0 = process.cpuUsage();
-    const serverCpu0 = await processCpuSeconds(server.pid);
+    const serverCpu0 = await server.cpuSeconds();
     const seen0 = decisionsSeen;
     let rss = 0;
     const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 1000);
@@ -309,7 +385,7 @@ async function fleet(n: number): Promise<string[]> {
     clearInterval(sampler);
     const to = Date.now();
     const cpu = process.cpuUsage(cpu0);
-    const serverCpu = (await processCpuSeconds(server.pid)) - serverCpu0;
+    const serverCpu = (await server.cpuSeconds()) - serverCpu0;
     const decisions = decisionsSeen - seen0;
     stop();
     await running;
@@ -322,6 +398,7 @@ async function fleet(n: number): Promise<string[]> {
     const lagLate = percentile(inWindow(lags, mid, to), 0.99);
     const growing = lagLate > lagEarly * 1.5 + 200;
     return [
+      server.label,
       String(n),
       f(decisions / seconds),
       f(n / 10),
@@ -344,13 +421,13 @@ async function main(): Promise<void> {
   if (!SKIP.has('history')) await historySize();
   if (!SKIP.has('fleet')) {
     const rows: string[][] = [];
-    for (const n of FLEETS) rows.push(await fleet(n));
-    console.log(
-      `\n## Fleets on one worker process (10 s interval, ${MEASURE_SECONDS} s measured after ${WARMUP_SECONDS} s warm-up, dev server on ${SERVER})\n`,
-    );
+    for (const kind of SERVERS) for (const n of FLEETS) rows.push(await fleet(kind, n));
+    console.log(`\n## Fleets on one worker process (10 s interval, ${MEASURE_SECONDS} s measured after ${WARMUP_SECONDS} s warm-up)\n`);
+    console.log("Server CPU is the Temporal server process group, and PostgreSQL's beside it for the cluster.\n");
     console.log(
       table(
         [
+          'server',
           'pipelines',
           'decisions/s',
           'due/s',
