@@ -104,6 +104,8 @@ async function locate(install: boolean): Promise<TemporalServerBinaries> {
       if (missing.length > 0) await build(go, dir, missing);
       if (!(await hasSchema(dir))) {
         await cp(join(await moduleDir(go, dir), SCHEMA), join(dir, SCHEMA), { recursive: true });
+        // The module cache is read-only; the copy should not be, or the cache folder cannot be deleted.
+        await run('chmod', ['-R', 'u+w', join(dir, SCHEMA)]);
       }
     });
   }
