@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { log } from '../common/log.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
+import { logTail } from './logTail.js';
 import { isAlive, processStartTime, startProcessGroup, waitGroupGone } from './processGroup.js';
 
 export interface DevServerOptions {
@@ -102,11 +103,6 @@ export class DevServerInUseError extends Error {
   }
 }
 
-async function tail(file: string, lines = 20): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
 async function probeFrontend(address: string, namespace: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
@@ -178,12 +174,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (;;) {
     if (server.hasExited()) {
       await forget();
-      throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await tail(logFile)}`);
+      throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await logTail(logFile)}`);
     }
     if ((await probeFrontend(address, namespace)) && (!uiUrl || (await probeUi(uiUrl)))) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`Temporal dev server did not answer on ${address} within the timeout (log ${logFile}):\n${await tail(logFile)}`);
+      throw new Error(`Temporal dev server did not answer on ${address} within the timeout (log ${logFile}):\n${await logTail(logFile)}`);
     }
     await sleep(250);
   }

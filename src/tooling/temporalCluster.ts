@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { log } from '../common/log.js';
 import { connectClient, type TemporalSettings, temporalSettingsFromEnv } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import { type Certificates, makeCertificates } from './certificates.js';
+import { logTail } from './logTail.js';
 import { type ProcessGroup, startProcessGroup } from './processGroup.js';
 import { findPostgres, type PostgresBinaries } from './setup/postgres.js';
 import { findTemporalServer, type TemporalServerBinaries } from './setup/temporalServer.js';
@@ -122,10 +123,6 @@ dcRedirectionPolicy: { policy: noop }
 `;
 }
 
-async function tail(file: string, lines = 20): Promise<string> {
-  return (await readFile(file, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-lines).join('\n');
-}
-
 async function untilTrue(what: string, timeoutMs: number, probe: () => Promise<boolean>, explain: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
@@ -148,7 +145,9 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const pgData = join(pgDir, 'data');
   await mkdir(pgDir, { recursive: true });
   if (user.owner) await chown(pgDir, ...user.owner);
-  const certificates = await makeCertificates(await mkdir(join(dir, 'certs'), { recursive: true }).then(() => join(dir, 'certs')));
+  const certsDir = join(dir, 'certs');
+  await mkdir(certsDir, { recursive: true });
+  const certificates = await makeCertificates(certsDir);
   const taken = new Set<number>();
   const postgresPort = await lowPort(taken);
   const ports: Record<string, number> = { frontendHttp: await lowPort(taken) };
@@ -204,7 +203,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
         });
         return true;
       },
-      () => tail(postgresLog),
+      () => logTail(postgresLog),
     );
   };
   const stopPostgres = async (mode: 'fast' | 'immediate' = 'fast') => {
@@ -254,7 +253,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
         await withConnection(probe);
         return true;
       },
-      async () => `${started.hasExited() ? 'it exited; ' : ''}log ${serverLog}:\n${await tail(serverLog)}`,
+      async () => `${started.hasExited() ? 'it exited; ' : ''}log ${serverLog}:\n${await logTail(serverLog)}`,
     );
   const startServer = () =>
     serverReady(launchServer(), 'the Temporal server did not answer', (c) => c.workflowService.describeNamespace({ namespace }));
