@@ -2,14 +2,14 @@
  * Adaptation-loop benchmark. Run with `npm run bench:adapt`; it prints tables (stdout) and
  * progress (stderr) and never asserts on time.
  *
- * 1. One pipeline on a local dev server (SQLite): step latency, beside the same five activities
+ * 1. One pipeline on each `--server`: step latency, beside the same five activities
  *    called directly in process (the baseline: what durability costs). Every "step" figure in
  *    this file is one span (see stepClock); the server's event times are printed beside it.
  * 2. History size per 1,000 steps at the default 10 s interval, on the time-skipping test server:
  *    the figure the continue-as-new threshold (maxStepsPerRun) is chosen from.
  * 3. Fleets of 100, 500 and 1,000 concurrent loops (trace source, dry-run actuator, 10 s interval)
  *    on one worker process: decisions/s, p99 step latency, timer lag (early and late in the window,
- *    to see whether it grows), worker CPU and RSS, and the dev server's CPU beside it.
+ *    to see whether it grows), worker CPU and RSS, and the server's CPU beside it, on each `--server`.
  *
  * Usage: node dist/bench/adapt.js [--fleets 100,500,1000] [--measure-seconds 60] [--skip single,history,fleet]
  *        [--server sqlite|memory|cluster[,…]]
@@ -209,10 +209,9 @@ async function singleOn(kind: ServerKind): Promise<{ label: string; stepsMs: num
       // The record's marker is written when the workflow task that ran it completes.
       if (observedAt !== undefined && localActivityResult(e, 'record') !== undefined) out.push(time(e) - observedAt);
     }
-    // The first step pays for loading TensorFlow.js and HiGHS.
+    // The first step pays for loading TensorFlow.js and HiGHS (on both clocks).
     return out.slice(1);
   });
-  // The first step pays for loading TensorFlow.js and HiGHS.
   return { label: SERVER_LABEL[kind], stepsMs: clock.latencies.slice(1).map((x) => x.ms), serverStepsMs };
 }
 
