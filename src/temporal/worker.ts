@@ -45,6 +45,12 @@ export async function createWorkers(
         maxConcurrentActivityTaskPolls: 20,
         maxConcurrentLocalActivityExecutions: 200,
         workflowThreadPoolSize: 2,
+        // After a worker dies, a loop whose last step ran there gets its next timer's task on that
+        // worker's sticky queue, and it waits there this long before another worker takes it: with
+        // the SDK's 10 s a loop at the default 10-s interval stepped just over two intervals after
+        // the kill. 5 s keeps it within two; 3 s did too, but under overload (1,000 loops on 2 cores,
+        // step lag ~3 s) it moved tasks off the worker that caches them and lengthened the lag.
+        stickyQueueScheduleToStartTimeout: '5s',
         ...limits,
       }),
     ),
