@@ -38,9 +38,25 @@ interface LiveFlags {
 
 const ipaBin = join(projectRoot, 'bin', 'ipa.js');
 
-/** The pipeline's name (its state folder's) from --pipeline: a name under profiles/pipelines/ or a spec file. */
+/**
+ * The pipeline's name (its state folder's) from --pipeline: a name under profiles/pipelines/ or a
+ * spec file. The live pipeline serves the stages of the spec under that name, so a file must name
+ * one and keep its stages (it may change the rule, the objective, the SLA).
+ */
 export async function checkedPipeline(ref: string): Promise<string> {
-  if (ref.endsWith('.json')) return (await resolvePipelineSpec(ref)).name;
+  if (ref.endsWith('.json')) {
+    const file = await resolvePipelineSpec(ref);
+    const served = await resolvePipelineSpec(file.name).catch(() => undefined);
+    const stagesOf = (spec: typeof file) => JSON.stringify(spec.stages.map((s) => [s.name, s.variants]));
+    if (!served || stagesOf(served) !== stagesOf(file)) {
+      throw flagError(
+        '--pipeline',
+        `${ref} names pipeline ${JSON.stringify(file.name)}, whose live stages come from ${join(pipelinesDir, `${file.name}.json`)}: ` +
+          (served ? `its stages ${stagesOf(file)} differ from those, ${stagesOf(served)}` : 'there is no such file'),
+      );
+    }
+    return file.name;
+  }
   const known = (await readdir(pipelinesDir).catch(() => [] as string[]))
     .filter((n) => n.endsWith('.json'))
     .map((n) => n.slice(0, -'.json'.length))

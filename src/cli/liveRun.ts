@@ -76,7 +76,8 @@ async function run(flags: RunFlags): Promise<void> {
   try {
     const bars = new Map<string, ReturnType<typeof progressBar>>();
     experiment = await runLiveExperiment({
-      pipeline,
+      // The spec file itself when one is given: its rule, objective and SLA decide.
+      pipeline: flags.pipeline,
       pattern,
       policies,
       ...(minutes !== undefined ? { minutes } : {}),

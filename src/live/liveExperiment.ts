@@ -57,6 +57,7 @@ export interface LoopHost {
 }
 
 export interface LiveExperimentOptions {
+  /** A pipeline under profiles/pipelines/, or a spec file of one (its rule, objective or SLA tried on the same stages). */
   pipeline: string;
   pattern: PatternName;
   policies: readonly LoopPolicyName[];
@@ -273,8 +274,8 @@ async function startPolicyLoop(
 ): Promise<boolean> {
   const { o, spec, plan, schedule } = x;
   const input: AdaptInputFields = {
-    // Inline when the run plans otherwise than the spec on disk says.
-    pipeline: o.planArrivals ? spec : spec.name,
+    // Inline when the run decides otherwise than the spec on disk says: a spec file, or another plan.
+    pipeline: o.planArrivals || o.pipeline.endsWith('.json') ? spec : spec.name,
     intervalSeconds: o.intervalSeconds,
     observe: { kind: 'prometheus', url: prometheus.url, query: GATEWAY_LOAD_QUERY },
     actuator: { kind: 'local', stateDir: o.stateDir },
@@ -421,7 +422,7 @@ export async function runLiveExperiment(o: LiveExperimentOptions): Promise<LiveE
   const say = (line: string) => o.onEvent?.(line);
   const written = await resolvePipelineSpec(o.pipeline);
   const spec = o.planArrivals ? { ...written, arrivals: o.planArrivals } : written;
-  const profiles = await resolveProfileSet(spec.profiles ?? o.pipeline);
+  const profiles = await resolveProfileSet(spec.profiles ?? spec.name);
   const { loads } = await sourceLoads({ pattern: o.pattern });
   const peakRps = o.peakRps ?? livePeakRps(spec, profiles);
   if (peakRps === undefined) {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { projectRoot } from '../../src/common/paths.js';
 import type { LiveDecision } from '../../src/live/liveExperiment.js';
 import type { LiveSeriesJson } from '../../src/live/liveRunReport.js';
 import type { LiveRunResult } from '../../src/live/liveRunSummary.js';
@@ -179,6 +180,28 @@ describe('ipa live run flags', () => {
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, message);
       assert.doesNotMatch(run.stderr, /loops run on/, 'nothing started');
+    }
+  });
+
+  it('takes a spec file only for the stages the live pipeline of its name serves, naming the flag and both when they differ', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ipa-live-spec-'));
+    try {
+      const testbed = JSON.parse(await readFile(join(projectRoot, 'profiles', 'pipelines', 'testbed.json'), 'utf8'));
+      const otherStages = join(dir, 'one-stage.json');
+      await writeFile(otherStages, JSON.stringify({ ...testbed, stages: testbed.stages.slice(0, 1) }));
+      const unknown = join(dir, 'unknown.json');
+      await writeFile(unknown, JSON.stringify({ ...testbed, name: 'nowhere' }));
+      for (const [file, message] of [
+        [otherStages, /--pipeline: .*one-stage\.json names pipeline "testbed", .*its stages \[\["reduce".*differ from those/],
+        [unknown, /--pipeline: .*names pipeline "nowhere", .*there is no such file/],
+      ] as const) {
+        const run = await ipa('live', 'run', '--pipeline', file, '--pattern', 'bursty', '--policy', 'ipa');
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, message);
+        assert.doesNotMatch(run.stderr, /loops run on/, 'nothing started');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
