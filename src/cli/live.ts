@@ -44,27 +44,24 @@ const ipaBin = join(projectRoot, 'bin', 'ipa.js');
  * one and keep its stages (it may change the rule, the objective, the SLA).
  */
 export async function checkedPipeline(ref: string): Promise<string> {
-  if (ref.endsWith('.json')) {
-    const file = await resolvePipelineSpec(ref);
-    const served = await resolvePipelineSpec(file.name).catch(() => undefined);
-    const stagesOf = (spec: typeof file) => JSON.stringify(spec.stages.map((s) => [s.name, s.variants]));
-    if (!served || stagesOf(served) !== stagesOf(file)) {
-      throw flagError(
-        '--pipeline',
-        `${ref} names pipeline ${JSON.stringify(file.name)}, whose live stages come from ${join(pipelinesDir, `${file.name}.json`)}: ` +
-          (served ? `its stages ${stagesOf(file)} differ from those, ${stagesOf(served)}` : 'there is no such file'),
-      );
-    }
-    return file.name;
-  }
+  const file = ref.endsWith('.json') ? await resolvePipelineSpec(ref) : undefined;
+  const name = file?.name ?? ref;
   const known = (await readdir(pipelinesDir).catch(() => [] as string[]))
     .filter((n) => n.endsWith('.json'))
     .map((n) => n.slice(0, -'.json'.length))
     .sort();
-  if (!known.includes(ref)) {
-    throw flagError('--pipeline', `no pipeline ${JSON.stringify(ref)} in ${pipelinesDir} (known: ${known.join(', ') || 'none'})`);
+  const servedFrom = `${ref} names pipeline ${JSON.stringify(name)}, whose live stages come from ${join(pipelinesDir, `${name}.json`)}`;
+  if (!known.includes(name)) {
+    const missing = file ? `${servedFrom}: there is no such file` : `no pipeline ${JSON.stringify(ref)} in ${pipelinesDir}`;
+    throw flagError('--pipeline', `${missing} (known: ${known.join(', ') || 'none'})`);
   }
-  return (await resolvePipelineSpec(ref)).name;
+  const served = await resolvePipelineSpec(name);
+  if (!file) return served.name;
+  const stagesOf = (spec: typeof served) => JSON.stringify(spec.stages.map((s) => [s.name, s.variants]));
+  if (stagesOf(file) !== stagesOf(served)) {
+    throw flagError('--pipeline', `${servedFrom}: its stages ${stagesOf(file)} differ from those, ${stagesOf(served)}`);
+  }
+  return file.name;
 }
 
 /** For down and status: a spec file gives its name; any other value is the name (no spec needed to stop what runs). */
