@@ -132,7 +132,7 @@ export function renderDecision(problem: Problem, d: Decision): string {
       ]),
     ),
     '',
-    `end-to-end ${formatNumber(d.latencyMs)} ms (slack ${formatNumber(d.slackMs)} ms)  PAS ${formatNumber(d.pas, 4)}  cost ${formatNumber(d.cost)}`,
+    `end-to-end ${formatNumber(d.latencyMs)} ms${problem.overheadMs ? ` (serving path ${formatNumber(problem.overheadMs)} ms of it)` : ''} (slack ${formatNumber(d.slackMs)} ms)  PAS ${formatNumber(d.pas, 4)}  cost ${formatNumber(d.cost)}`,
     `objective ${formatNumber(d.objective.value, 6)} = ${formatNumber(d.objective.accuracy, 6)} α·PAS − ${formatNumber(d.objective.cost, 6)} β·cost − ${formatNumber(d.objective.batch, 6)} γ·batch`,
   ];
   if (d.explanation.infeasible.length > 0) lines.push('', 'why infeasible:', ...d.explanation.infeasible.map((r) => `  ${r}`));

@@ -25,7 +25,7 @@ import { type LiveRunPlan, liveRunPlan } from './liveRunPlan.js';
 import { type LiveRunResult, type LiveRunSeries, liveRunSeries, measuredFigures, roundedFigures } from './liveRunSummary.js';
 import { livePeakRps } from './liveScale.js';
 import { type LiveServer, readReplicas } from './liveState.js';
-import { type ReplayProgress, type ReplayRecord, replayLoad, replaySchedule, sourceLoads } from './loadReplay.js';
+import { outsideGateway, type ReplayProgress, type ReplayRecord, replayLoad, replaySchedule, sourceLoads } from './loadReplay.js';
 import { rolloutWindows, type ServingFigures, simulateServing, splitByRollouts } from './servingReplay.js';
 import { measuredReconfigurationDelay, type ReconfigurationDelay, type SimulatedLiveRun, simulateLiveRun } from './simulatedLiveRun.js';
 
@@ -122,6 +122,8 @@ export interface LiveRun {
   servedAsRun: ServingFigures;
   /** The measured requests sent while new replicas were starting, and the rest. */
   rollouts: { during: ServingFigures; outside: ServingFigures };
+  /** What the path outside the gateway added to the ok answers (loadReplay.ts), beside the spec's overheadMs. */
+  outsideGateway?: { p50Ms: number; p99Ms: number };
   workflowId: string;
   /** The profile set the loop planned with (its decisions' version). */
   profilesVersion?: string;
@@ -144,6 +146,8 @@ export interface LiveExperiment {
   /** What the optimizer planned for, and when a better config was worth a change: the spec's, or as overridden. */
   arrivals: ArrivalPattern;
   reconfiguration: ReconfigurationRule;
+  /** The spec's serving-path overhead the policies planned with, ms. */
+  overheadMs: number;
   profiles: { name: string; version: string };
   startedAt: string;
   runs: LiveRun[];
@@ -392,6 +396,7 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     seed: o.seed,
   });
   const load = p.samples.load;
+  const outside = outsideGateway(p.records);
   return {
     result: {
       pipeline: spec.name,
@@ -407,6 +412,7 @@ function liveRunOf(x: Setting, p: Played): LiveRun {
     reconfigurationDelay: delay,
     servedAsRun,
     rollouts: splitByRollouts(p.records, rolloutWindows(decisions), spec.slaMs),
+    ...(outside ? { outsideGateway: outside } : {}),
     workflowId: p.workflowId,
     ...(p.decisions[0] ? { profilesVersion: p.decisions[0].profilesVersion } : {}),
     loadAverage: {
@@ -445,6 +451,7 @@ export async function runLiveExperiment(o: LiveExperimentOptions): Promise<LiveE
     idleSeconds: o.idleSeconds,
     arrivals: spec.arrivals,
     reconfiguration: spec.reconfiguration,
+    overheadMs: spec.overheadMs,
     profiles: { name: profiles.name, version: profiles.version },
     startedAt: new Date().toISOString(),
     runs: [],

@@ -110,6 +110,7 @@ export function partingTable(runs: readonly LiveRun[]): [string[], (string | num
     'sim. deciding itself',
     'measured, sent during rollouts',
     'measured, the rest',
+    'outside the gateway p50 / p99 ms',
   ];
   const cell = (x: { p50Ms: number; p99Ms: number; violationsPct: number }) =>
     `${f(x.p50Ms, 1)} / ${f(x.p99Ms, 1)}, ${f(x.violationsPct, 3)}`;
@@ -121,6 +122,7 @@ export function partingTable(runs: readonly LiveRun[]): [string[], (string | num
     cell({ ...run.simulated.run.summary, violationsPct: run.simulated.run.summary.violationPercent }),
     withCount(run.rollouts.during),
     withCount(run.rollouts.outside),
+    run.outsideGateway ? `${f(run.outsideGateway.p50Ms, 1)} / ${f(run.outsideGateway.p99Ms, 1)}` : '–',
   ]);
   return [header, rows];
 }
@@ -158,6 +160,7 @@ function renderMarkdown(e: LiveExperiment, context: LiveReportContext, figures: 
     "Serving the run's own configs (at the times its loop applied them, with its reconfiguration delay), the simulator " +
       'isolates its serving model: the profile rows as service times, its batching, no gateway hop, a machine of its own. ' +
       'What is left between that column and the simulated one is deciding: its own forecasts, hence its own configs and their timing. ' +
+      `Outside the gateway is each answer's latency less the gateway's own handling (its Server-Timing): the client's late sends, its HTTP work and the hop, which the plan keeps ${f(e.overheadMs, 1)} ms of the SLA for (the spec's overheadMs). ` +
       'Rollouts are the seconds from a step whose apply started replicas to them serving: capacity the new config adds is not there yet, and a starting MLServer shares the cores of the machine (at the lowest CPU weight) with those serving.',
     '',
     '## Goals',

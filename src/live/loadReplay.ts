@@ -220,6 +220,12 @@ export interface ReplayRecord {
   status: number;
   outcome: Outcome;
   error?: string;
+  /**
+   * The gateway's whole handling of the request (its `Server-Timing` `gateway` duration: stage
+   * queues and replicas included), when it answered: `latencyMs` less this is what the path
+   * outside the gateway added, the client's sending late and the HTTP hop.
+   */
+  gatewayMs?: number;
 }
 
 export function recordOf(answer: RequestAnswer): ReplayRecord {
@@ -233,6 +239,7 @@ export function recordOf(answer: RequestAnswer): ReplayRecord {
     status: answer.status,
     outcome: answer.timedOut ? 'error' : outcomeOf(answer.status, answer.error),
     ...(answer.error === undefined ? {} : { error: answer.error }),
+    ...(answer.serverTiming?.gateway === undefined ? {} : { gatewayMs: r(answer.serverTiming.gateway) }),
   };
 }
 
@@ -288,6 +295,18 @@ export function countRecords(records: readonly ReplayRecord[], slaMs: number): R
     meanMs: stats.meanMs,
     maxMs: stats.maxMs,
   };
+}
+
+/**
+ * What the path outside the gateway added to the ok answers that carry the gateway's timing
+ * (latency less the gateway's own handling): the client's late sends, its HTTP work and the hop,
+ * which no profile sees and the spec's `overheadMs` plans for. Undefined when no answer had it.
+ */
+export function outsideGateway(records: readonly ReplayRecord[]): { p50Ms: number; p99Ms: number } | undefined {
+  const outside = records.filter((r) => r.outcome === 'ok' && r.gatewayMs !== undefined).map((r) => r.latencyMs - (r.gatewayMs as number));
+  if (outside.length === 0) return undefined;
+  const stats = latencyStats(outside);
+  return { p50Ms: stats.p50Ms, p99Ms: stats.p99Ms };
 }
 
 /** The records cut into intervals of `seconds` by scheduled send time, over `durationMs`. */

@@ -64,26 +64,42 @@ const stage = z.strictObject({
   maxBatch: positiveInt.optional(),
 });
 
-const pipelineSpecSchema = z.strictObject({
-  name: dnsLabel,
-  description: z.string().optional(),
-  /** The profile set (by name) the pipeline is planned with unless a workflow names another. */
-  profiles: dnsLabel.optional(),
-  /** End-to-end latency bound for the whole pipeline, in ms. */
-  slaMs: positiveNumber,
-  latencyPercentile: percentile.default('p99'),
-  arrivals: arrivalPattern.default('poisson'),
-  pas: pasMethod.default('multiply'),
-  objective: objectiveWeights.default({ alpha: 1, beta: 0.01, gamma: 1e-6 }),
-  /** Price of one core and one GPU per replica, in the unit the objective's β weighs. */
-  cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }).default({ cpu: 1, gpu: 10 }),
-  limits: limits.default({ maxReplicas: 20, maxBatch: 8, maxBatchWaitMs: 1000 }),
-  reconfiguration: reconfigurationRule.default({ stabilizationSeconds: 60, switchGain: 0.001, scaleGain: 0 }),
-  stages: z
-    .array(stage)
-    .min(1, 'a pipeline needs at least one stage')
-    .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
-});
+const pipelineSpecSchema = z
+  .strictObject({
+    name: dnsLabel,
+    description: z.string().optional(),
+    /** The profile set (by name) the pipeline is planned with unless a workflow names another. */
+    profiles: dnsLabel.optional(),
+    /** End-to-end latency bound for the whole pipeline, in ms. */
+    slaMs: positiveNumber,
+    /**
+     * Latency the serving path adds outside the stages' model servers, at the SLA's percentile, in
+     * ms: the gateway's handling, the client's HTTP and the loopback hop. Profiles time the model
+     * servers alone (IPA's too), so the plan keeps this much of the SLA free.
+     */
+    overheadMs: nonNegativeNumber.default(0),
+    latencyPercentile: percentile.default('p99'),
+    arrivals: arrivalPattern.default('poisson'),
+    pas: pasMethod.default('multiply'),
+    objective: objectiveWeights.default({ alpha: 1, beta: 0.01, gamma: 1e-6 }),
+    /** Price of one core and one GPU per replica, in the unit the objective's β weighs. */
+    cost: z.strictObject({ cpu: nonNegativeNumber, gpu: nonNegativeNumber }).default({ cpu: 1, gpu: 10 }),
+    limits: limits.default({ maxReplicas: 20, maxBatch: 8, maxBatchWaitMs: 1000 }),
+    reconfiguration: reconfigurationRule.default({ stabilizationSeconds: 60, switchGain: 0.001, scaleGain: 0 }),
+    stages: z
+      .array(stage)
+      .min(1, 'a pipeline needs at least one stage')
+      .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.overheadMs >= spec.slaMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overheadMs'],
+        message: `overheadMs ${spec.overheadMs} leaves nothing of slaMs ${spec.slaMs} for the stages`,
+      });
+    }
+  });
 
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 export type StageSpec = PipelineSpec['stages'][number];

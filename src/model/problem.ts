@@ -66,6 +66,8 @@ export const problemSchema = z
   .strictObject({
     name: z.string().optional(),
     slaMs: positiveNumber,
+    /** Latency of the serving path outside the stages (gateway, client HTTP) at the SLA's percentile, ms; 0 when absent. */
+    overheadMs: nonNegativeNumber.optional(),
     /** Arrival rate λ in requests/s the config must sustain (the forecast). */
     load: nonNegativeNumber,
     /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
@@ -90,6 +92,13 @@ export const problemSchema = z
       .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
   })
   .superRefine((problem, ctx) => {
+    if ((problem.overheadMs ?? 0) >= problem.slaMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overheadMs'],
+        message: `overheadMs ${problem.overheadMs} leaves nothing of slaMs ${problem.slaMs} for the stages`,
+      });
+    }
     if (problem.arrivals !== 'poisson-mgc') return;
     for (const [s, stage] of problem.stages.entries()) {
       for (const [v, variant] of stage.variants.entries()) {

@@ -34,7 +34,7 @@ export function solveBranchAndBound(model: ChoiceModel): Solution {
     restAccuracy[s] = multiply ? (restAccuracy[s + 1] as number) * maxAccuracy : (restAccuracy[s + 1] as number) + weight * maxAccuracy;
   }
   // A small allowance: the exact check at the leaf decides; here float rounding must not cut.
-  const allowance = slaAllowance(model.slaMs);
+  const allowance = slaAllowance(model.budgetMs);
   const choice = new Array<number>(n).fill(0);
   const picked: Option[] = new Array(n);
   let best: number[] | undefined;
@@ -45,7 +45,7 @@ export function solveBranchAndBound(model: ChoiceModel): Solution {
     work += 1;
     if (s === n) {
       // Re-evaluated with the shared functions so feasibility and value match the other solvers exactly.
-      if (latencyOf(picked) > model.slaMs) return;
+      if (latencyOf(picked) > model.budgetMs) return;
       const value = objectiveOf(model, picked);
       if (value > bestValue) {
         bestValue = value;

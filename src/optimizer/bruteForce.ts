@@ -12,7 +12,7 @@ export function solveBruteForce(model: ChoiceModel): Solution {
   let work = 0;
   for (;;) {
     work += 1;
-    if (latencyOf(current) <= model.slaMs) {
+    if (latencyOf(current) <= model.budgetMs) {
       const value = objectiveOf(model, current);
       if (value > bestValue) {
         bestValue = value;

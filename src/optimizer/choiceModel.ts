@@ -4,12 +4,13 @@ import { linearAccuracyWeight, type Option, removeDominated, type StageOptions }
 
 /**
  * The optimisation model, built apart from any solver: one binary per option, one
- * "exactly one" row per stage, one latency row `Σ latency ≤ slaMs`, and the objective
+ * "exactly one" row per stage, one latency row `Σ latency ≤ budgetMs`, and the objective
  * `α·PAS − Σ penalty`. HiGHS, branch and bound and brute force all solve this same object.
  */
 export interface ChoiceModel {
   stages: Option[][];
-  slaMs: number;
+  /** What the stages' latencies may sum to: the SLA less the serving path's overhead. */
+  budgetMs: number;
   /** The PAS method: in the solver always `pas` (the instance format calls it `objective.accuracy`). */
   pas: PasMethod;
   alpha: number;
@@ -29,19 +30,28 @@ export type Solver = (model: ChoiceModel) => Solution;
 export function buildChoiceModel(problem: Problem, stages: readonly StageOptions[]): ChoiceModel {
   return {
     stages: stages.map((s) => s.options),
-    slaMs: problem.slaMs,
+    budgetMs: stageBudgetMs(problem),
     pas: problem.objective.accuracy,
     alpha: problem.objective.alpha,
   };
 }
 
 /**
- * The latency a partial sum or a bound may reach before a solver cuts on it: the SLA and a little
- * more, so that float rounding never drops a config the exact check (`latencyOf ≤ slaMs`) accepts.
- * Only that exact check decides feasibility.
+ * What the stages may take of the SLA: a request also crosses the serving path outside the model
+ * servers (the gateway, the client's HTTP), which the profiles never saw, so the plan keeps the
+ * spec's `overheadMs` of the SLA free for it.
  */
-export function slaAllowance(slaMs: number): number {
-  return slaMs * (1 + 1e-12) + 1e-9;
+export function stageBudgetMs(problem: Pick<Problem, 'slaMs' | 'overheadMs'>): number {
+  return problem.slaMs - (problem.overheadMs ?? 0);
+}
+
+/**
+ * The latency a partial sum or a bound may reach before a solver cuts on it: the budget and a
+ * little more, so that float rounding never drops a config the exact check (`latencyOf ≤
+ * budgetMs`) accepts. Only that exact check decides feasibility.
+ */
+export function slaAllowance(budgetMs: number): number {
+  return budgetMs * (1 + 1e-12) + 1e-9;
 }
 
 /** Summed in stage order everywhere, so every solver judges the same float the same way. */
@@ -49,6 +59,11 @@ export function latencyOf(options: readonly Option[]): number {
   let total = 0;
   for (const o of options) total += o.latencyMs;
   return total;
+}
+
+/** A config's predicted end-to-end latency: its stages and the serving path's overhead. */
+export function endToEndMs(problem: Pick<Problem, 'overheadMs'>, options: readonly Option[]): number {
+  return latencyOf(options) + (problem.overheadMs ?? 0);
 }
 
 export function pasOf(pas: PasMethod, options: readonly Option[]): number {

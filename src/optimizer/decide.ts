@@ -3,7 +3,7 @@ import type { Config } from '../model/config.js';
 import type { Alternative, Baseline, Decision, Explanation, StageDecision } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
 import { ValidationError, type ValidationIssue } from '../model/validation.js';
-import { buildChoiceModel, type ChoiceModel, chosen, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
+import { buildChoiceModel, type ChoiceModel, chosen, endToEndMs, latencyOf, objectiveOf, pasOf } from './choiceModel.js';
 import { withHighsSolver } from './highsSolver.js';
 import { buildOptions, makeOption, type Option, replicaRateRps, replicasFor, type StageOptions, type StageRestriction } from './options.js';
 import { type Method, optimumValue, type Solved, solveProblem } from './solve.js';
@@ -74,7 +74,7 @@ export function evaluate(problem: Problem, options: Option[]) {
   const pas = pasOf(model.pas, options);
   const cost = options.reduce((t, o) => t + o.cost, 0);
   const batchSum = options.reduce((t, o) => t + o.batch, 0);
-  const latencyMs = latencyOf(options);
+  const latencyMs = endToEndMs(problem, options);
   const value = objectiveOf(model, options);
   return {
     config: options.map((o) => stageDecision(problem, o)),
@@ -107,9 +107,10 @@ function infeasibleReasons(problem: Problem, stages: StageOptions[]): string[] {
   }
   if (reasons.length > 0) return reasons;
   const fastest = stages.map((s) => s.options.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a)));
-  const total = latencyOf(fastest);
+  const total = endToEndMs(problem, fastest);
+  const overhead = problem.overheadMs ? ` with the serving path's ${grouped(problem.overheadMs)} ms` : '';
   return [
-    `fastest options need ${grouped(total)} ms > SLA ${grouped(problem.slaMs)} ms (${fastest
+    `fastest options need ${grouped(total)} ms${overhead} > SLA ${grouped(problem.slaMs)} ms (${fastest
       .map((o, s) => `${stages[s]?.name}: ${o.variant}/${o.shape} batch ${o.batch} ${grouped(o.latencyMs)} ms`)
       .join(', ')})`,
   ];
@@ -177,7 +178,7 @@ function explain(
       binding.push({ constraint, objectiveCost: better - value, detail: detail(better - value) });
   };
   check('sla', solveProblem({ ...problem, slaMs: Number.POSITIVE_INFINITY }, method, restrictions), (gain) => {
-    return `SLA ${grouped(problem.slaMs)} ms binds: predicted latency ${grouped(latencyOf(picked))} ms; without it the objective would be ${grouped(gain, 6)} higher`;
+    return `SLA ${grouped(problem.slaMs)} ms binds: predicted latency ${grouped(endToEndMs(problem, picked))} ms; without it the objective would be ${grouped(gain, 6)} higher`;
   });
   if (solved.stages.some((s) => s.excluded.some((e) => e.reason === 'over-max-replicas'))) {
     check(
@@ -240,7 +241,7 @@ function currentIfOptimal(problem: Problem, model: ChoiceModel, best: Option[], 
   const options = buildOptions(problem, restrictions).map((s) => s.options[0]);
   if (options.some((o) => o === undefined)) return undefined;
   const running = options as Option[];
-  if (latencyOf(running) > problem.slaMs) return undefined;
+  if (latencyOf(running) > model.budgetMs) return undefined;
   const optimum = objectiveOf(model, best);
   return objectiveOf(model, running) >= optimum - TIE * Math.max(1, Math.abs(optimum)) ? running : undefined;
 }

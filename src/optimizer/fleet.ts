@@ -56,12 +56,12 @@ export function pipelineCandidates(problem: Problem, prune = true, limit = 500_0
   const criteria = dominanceCriteria(model);
   const options = (prune ? stages.map((s) => removeDominated(s, (o) => [...criteria(o), -o.cpu, -o.gpu])) : stages).map((s) => s.options);
   const restLatency = options.map((_, s) => options.slice(s).reduce((t, stage) => t + Math.min(...stage.map((o) => o.latencyMs)), 0));
-  const allowance = slaAllowance(problem.slaMs);
+  const allowance = slaAllowance(model.budgetMs);
   const found: Candidate[] = [];
   const picked: Option[] = [];
   const visit = (s: number, latency: number) => {
     if (s === options.length) {
-      if (latencyOf(picked) > problem.slaMs) return;
+      if (latencyOf(picked) > model.budgetMs) return;
       if (found.length >= limit)
         throw new Error(`pipeline ${problem.name ?? ''}: more than ${limit} feasible configs; narrow its variants or shapes`);
       const chosenOptions = [...picked];

@@ -164,8 +164,8 @@ export function solveHighsMilp(
   try {
     const solution = solveMultipleChoice({
       groups: model.stages.map((options) => options.map((o) => ({ value: linearValue(model, o), weights: [o.latencyMs] }))),
-      capacities: [model.slaMs],
-      fits: (choice) => latencyOf(chosen(model, choice)) <= model.slaMs,
+      capacities: [model.budgetMs],
+      fits: (choice) => latencyOf(chosen(model, choice)) <= model.budgetMs,
       ...(start ? { start } : {}),
     });
     return { solution, method: 'highs' };

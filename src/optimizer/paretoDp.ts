@@ -26,7 +26,7 @@ export function solveParetoDp(model: ChoiceModel, limit = 20_000): Solution | un
     restLatency[s] = (restLatency[s + 1] as number) + Math.min(...(model.stages[s] as Option[]).map((o) => o.latencyMs));
   }
   // Rounding must never make this cut drop a state the exact check would accept.
-  const allowance = slaAllowance(model.slaMs);
+  const allowance = slaAllowance(model.budgetMs);
   const fronts: State[][] = [[{ latency: 0, value: 0, parent: -1, option: -1 }]];
   let work = 0;
   for (let s = 0; s < n; s++) {
@@ -59,7 +59,7 @@ export function solveParetoDp(model: ChoiceModel, limit = 20_000): Solution | un
   let bestIndex = -1;
   for (let i = last.length - 1; i >= 0; i--) {
     // The front is sorted by latency with rising value: the last state within the SLA is the best.
-    if ((last[i] as State).latency <= model.slaMs) {
+    if ((last[i] as State).latency <= model.budgetMs) {
       bestIndex = i;
       break;
     }
@@ -71,6 +71,6 @@ export function solveParetoDp(model: ChoiceModel, limit = 20_000): Solution | un
     choice[s - 1] = state.option;
     i = state.parent;
   }
-  if (latencyOf(chosen(model, choice)) > model.slaMs) return undefined;
+  if (latencyOf(chosen(model, choice)) > model.budgetMs) return undefined;
   return { status: 'optimal', choice, work };
 }

@@ -40,7 +40,7 @@ export function solveParetoDpMultiply(model: ChoiceModel, limit = 20_000): Solut
     restPenalty[s] = (restPenalty[s + 1] as number) + Math.min(...options.map((o) => o.penalty));
     restAccuracy[s] = (restAccuracy[s + 1] as number) * Math.max(...options.map((o) => o.accuracy));
   }
-  const allowance = slaAllowance(model.slaMs);
+  const allowance = slaAllowance(model.budgetMs);
   const start = tangentIncumbent(model, restAccuracy[0] as number);
   const incumbent = start?.value ?? Number.NEGATIVE_INFINITY;
   const fronts: State[][] = [[{ latency: 0, penalty: 0, accuracy: 1, parent: -1, option: -1 }]];
@@ -69,7 +69,7 @@ export function solveParetoDpMultiply(model: ChoiceModel, limit = 20_000): Solut
   let best = -1;
   let bestValue = Number.NEGATIVE_INFINITY;
   (fronts[n] as State[]).forEach((state, i) => {
-    if (state.latency > model.slaMs) return;
+    if (state.latency > model.budgetMs) return;
     const value = model.alpha * state.accuracy - state.penalty;
     if (value > bestValue) {
       bestValue = value;
@@ -84,7 +84,7 @@ export function solveParetoDpMultiply(model: ChoiceModel, limit = 20_000): Solut
     i = state.parent;
   }
   const picked = chosen(model, choice);
-  if (latencyOf(picked) > model.slaMs || objectiveOf(model, picked) !== bestValue) return undefined;
+  if (latencyOf(picked) > model.budgetMs || objectiveOf(model, picked) !== bestValue) return undefined;
   return { status: 'optimal', choice, work };
 }
 

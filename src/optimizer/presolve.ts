@@ -16,7 +16,7 @@ function greedy(model: ChoiceModel, value: (o: Option) => number): number[] | un
     options.reduce((best, o, i) => (o.latencyMs < (options[best] as Option).latencyMs ? i : best), 0),
   );
   let latency = latencyOf(chosen(model, choice));
-  if (latency > model.slaMs) return undefined;
+  if (latency > model.budgetMs) return undefined;
   for (;;) {
     let bestStage = -1;
     let bestIndex = -1;
@@ -27,7 +27,7 @@ function greedy(model: ChoiceModel, value: (o: Option) => number): number[] | un
         const gain = value(o) - value(current);
         if (gain <= 0) return;
         const extra = o.latencyMs - current.latencyMs;
-        if (latency + extra > model.slaMs) return;
+        if (latency + extra > model.budgetMs) return;
         const rate = extra <= 0 ? Number.POSITIVE_INFINITY : gain / extra;
         if (rate > bestRate) {
           bestRate = rate;
@@ -46,7 +46,7 @@ function greedy(model: ChoiceModel, value: (o: Option) => number): number[] | un
     model.stages.forEach((options, s) => {
       const current = options[choice[s] as number] as Option;
       options.forEach((o, i) => {
-        if (value(o) > value(options[choice[s] as number] as Option) && latency - current.latencyMs + o.latencyMs <= model.slaMs) {
+        if (value(o) > value(options[choice[s] as number] as Option) && latency - current.latencyMs + o.latencyMs <= model.budgetMs) {
           choice[s] = i;
           latency = latencyOf(chosen(model, choice));
           improved = true;
@@ -54,7 +54,7 @@ function greedy(model: ChoiceModel, value: (o: Option) => number): number[] | un
       });
     });
   }
-  return latencyOf(chosen(model, choice)) <= model.slaMs ? choice : undefined;
+  return latencyOf(chosen(model, choice)) <= model.budgetMs ? choice : undefined;
 }
 
 /**
@@ -72,7 +72,7 @@ function lagrangian(model: ChoiceModel, value: (o: Option) => number): { mu: num
     return best;
   };
   const bound = (mu: number) => {
-    let total = mu * model.slaMs;
+    let total = mu * model.budgetMs;
     for (let s = 0; s < model.stages.length; s++) total += bestAt(mu, s);
     return total;
   };
@@ -115,14 +115,14 @@ export function presolveLinear(model: ChoiceModel): Presolved {
   const { mu, best } = lagrangian(model, value);
   const totalBest = best.reduce((t, b) => t + b, 0);
   // Keeping too much is always safe; dropping on float noise is not.
-  const allowance = slaAllowance(model.slaMs);
+  const allowance = slaAllowance(model.budgetMs);
   const threshold = incumbentValue - 1e-9 * Math.max(1, Math.abs(incumbentValue));
   const stages = model.stages.map((options, s) =>
     options.filter((o) => {
       if (keepStart[s] === o) return true;
       if (o.latencyMs + totalMinLatency - (minLatency[s] as number) > allowance) return false;
       if (value(o) + totalMaxValue - (maxValue[s] as number) < threshold) return false;
-      return mu * model.slaMs + value(o) - mu * o.latencyMs + totalBest - (best[s] as number) >= threshold;
+      return mu * model.budgetMs + value(o) - mu * o.latencyMs + totalBest - (best[s] as number) >= threshold;
     }),
   );
   const reduced = { ...model, stages };

@@ -23,6 +23,7 @@ export function problemFromSpec(spec: PipelineSpec, profiles: ProfileSet, load: 
   return {
     name: spec.name,
     slaMs,
+    ...(spec.overheadMs > 0 ? { overheadMs: spec.overheadMs } : {}),
     load,
     arrivals: spec.arrivals,
     latencyPercentile: spec.latencyPercentile,

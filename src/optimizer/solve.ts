@@ -38,7 +38,7 @@ function solveLinear(
   // One option left per stage: that config is the optimum if it fits, and nothing fits if not.
   if (model.stages.every((options) => options.length === 1)) {
     const only = model.stages.map(() => 0);
-    const fits = latencyOf(chosen(model, only)) <= model.slaMs;
+    const fits = latencyOf(chosen(model, only)) <= model.budgetMs;
     return { model, solution: fits ? { status: 'optimal', choice: only, work: 0 } : { status: 'infeasible', work: 0 }, method: 'presolve' };
   }
   if (method !== 'highs') {

@@ -7,9 +7,11 @@ import {
   countRecords,
   intervalsOf,
   outcomeOf,
+  outsideGateway,
   parseOutcomeCounts,
   parseScale,
   type ReplayRecord,
+  recordOf,
   replaySchedule,
   sourceLoads,
 } from '../../src/live/loadReplay.js';
@@ -187,6 +189,27 @@ describe('load replay accounting', () => {
         [1, 2, 2, 1, 0, 1, 0],
       ],
     );
+  });
+
+  test("outside the gateway: an ok answer's latency less the gateway's Server-Timing, over the answers that carry it", () => {
+    const answer = (index: number, latencyMs: number, status: number, gateway?: number): RequestAnswer => ({
+      index,
+      scheduledMs: index,
+      sentMs: index,
+      sentAt: 0,
+      latencyMs,
+      status,
+      timedOut: false,
+      ...(gateway === undefined ? {} : { serverTiming: { upstream: gateway / 2, gateway } }),
+    });
+    const records = [answer(0, 30, 200, 27), answer(1, 50, 200, 40), answer(2, 400, 503, 300), answer(3, 12, 200)].map(recordOf);
+    assert.deepEqual(
+      records.map((r) => r.gatewayMs),
+      [27, 40, 300, undefined],
+    );
+    // The drop and the answer without timing do not count: 3 and 10 ms.
+    assert.deepEqual(outsideGateway(records), { p50Ms: 3, p99Ms: 10 });
+    assert.equal(outsideGateway(records.slice(3)), undefined);
   });
 
   test('the open loop reports every request sent exactly once, also when none is answered and when stopped early', async () => {

@@ -44,6 +44,12 @@ describe('pipeline spec', () => {
     assert.equal(spec.limits.maxReplicas, 20);
   });
 
+  it('rejects a serving-path overhead that leaves the stages no part of the SLA', () => {
+    const issues = issuesOf(() => parsePipelineSpec(video((s) => (s.overheadMs = s.slaMs))));
+    assert.match(issues.get('overheadMs') ?? '', /^overheadMs \d+ leaves nothing of slaMs \d+ for the stages$/);
+    assert.equal(parsePipelineSpec(video()).overheadMs, 0);
+  });
+
   it('rejects a missing or empty stage list', () => {
     const missing = issuesOf(() => parsePipelineSpec(video((s) => delete s.stages)));
     assert.match(missing.get('stages') ?? '', /required/);

@@ -210,6 +210,29 @@ describe('decisions', () => {
     );
   });
 
+  it("keeps the serving path's overhead of the SLA free for the stages, for every solver", async () => {
+    const variants = [
+      { name: 'slow', accuracy: 0.9, latencyMs: 35, throughputRps: 100 },
+      { name: 'fast', accuracy: 0.8, latencyMs: 10, throughputRps: 100 },
+    ];
+    const bare = await decideWithHighs(tiny(variants, 40));
+    assert.deepEqual([bare.config[0]?.variant, bare.latencyMs], ['slow', 35]);
+    const withPath = { ...tiny(variants, 40), overheadMs: 10 };
+    for (const method of ['auto', 'brute'] as const) {
+      const d = await decideWithHighs(withPath, { method });
+      assert.equal(d.config[0]?.variant, 'fast', `${method}: slow's 35 ms and the path's 10 do not fit 40`);
+      assert.equal(d.latencyMs, 20, `${method}: the stage's 10 ms and the path's 10`);
+      assert.equal(d.slackMs, 20);
+    }
+    const none = await decideWithHighs({ ...tiny(variants, 15), overheadMs: 10 });
+    assert.equal(none.feasible, false);
+    assert.match(none.explanation.infeasible[0] ?? '', /^fastest options need 20 ms with the serving path's 10 ms > SLA 15 ms/);
+    assert.throws(
+      () => parseProblem({ ...tiny(variants, 40), overheadMs: 40 }),
+      (err) => err instanceof ValidationError && /overheadMs 40 leaves nothing of slaMs 40/.test(err.message),
+    );
+  });
+
   it('names the closest option out of reach, and the fastest options when the SLA is out of reach', async () => {
     // Only batch 16 is profiled, over maxBatch 8: the stage has no option; the fallback runs it anyway.
     const overBatch = await decideWithHighs(tiny([{ name: 'big', accuracy: 0.9, latencyMs: 20, throughputRps: 100, batch: 16 }], 1000));

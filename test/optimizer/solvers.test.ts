@@ -50,7 +50,7 @@ function tradeOffModel(random: () => number, pas: PasMethod): ChoiceModel {
   );
   const fastest = stages.reduce((t, s) => t + Math.min(...s.map((o) => o.latencyMs)), 0);
   const slowest = stages.reduce((t, s) => t + Math.max(...s.map((o) => o.latencyMs)), 0);
-  return { stages, slaMs: Math.round(fastest - 10 + random() * (slowest - fastest)), pas, alpha: 1 + random() * 4 };
+  return { stages, budgetMs: Math.round(fastest - 10 + random() * (slowest - fastest)), pas, alpha: 1 + random() * 4 };
 }
 
 /** The smallest front limit under which a DP still answers: its largest front. */
@@ -180,7 +180,7 @@ describe('the solvers, each on its own', () => {
     );
     // Two copies of one option in each stage: every config ties, the first is kept.
     const first = model.stages.map((s) => s[0] as ChoiceModel['stages'][number][number]);
-    const twins: ChoiceModel = { ...model, slaMs: Number.POSITIVE_INFINITY, stages: first.map((o) => [o, { ...o }]) };
+    const twins: ChoiceModel = { ...model, budgetMs: Number.POSITIVE_INFINITY, stages: first.map((o) => [o, { ...o }]) };
     assert.deepEqual(solveBruteForce(twins), { status: 'optimal', choice: [0, 0], work: 4 });
     assert.deepEqual(solveBranchAndBound(twins).choice, [0, 0]);
     assert.deepEqual(solveParetoDp(twins)?.choice, [0, 0]);
@@ -198,7 +198,7 @@ describe('the solvers, each on its own', () => {
 
   it('an SLA nothing meets is infeasible in every solver', () => {
     const { model } = solveProblem(gridProblem(variantPool(profiles, 3), 3, 3, 'sum'), 'bnb');
-    const tight: ChoiceModel = { ...model, slaMs: 1 };
+    const tight: ChoiceModel = { ...model, budgetMs: 1 };
     for (const [name, solution] of [
       ['brute', solveBruteForce(tight)],
       ['bnb', solveBranchAndBound(tight)],
@@ -248,7 +248,7 @@ describe('the solvers, each on its own', () => {
           );
         if (incumbent) {
           const start = chosen(reduced, incumbent);
-          assert.ok(start.every((o) => o !== undefined) && latencyOf(start) <= reduced.slaMs, `${pas}: the start is a feasible config`);
+          assert.ok(start.every((o) => o !== undefined) && latencyOf(start) <= reduced.budgetMs, `${pas}: the start is a feasible config`);
         }
       }
     }
@@ -305,7 +305,7 @@ describe('the solvers, each on its own', () => {
     // 1e-8 to 3e-8 ms, inside HiGHS's feasibility tolerance, and are worth the most (1.9, 1.89,
     // 1.88). The best config that fits is stage 0's most accurate option with stage 1's fast one: 1.
     const nearTies = (over: number): ChoiceModel => ({
-      slaMs: 100,
+      budgetMs: 100,
       pas: 'sum',
       alpha: 1,
       stages: [
