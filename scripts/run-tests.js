@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
  * file is the integration lane (`npm run test:integration`), new ones included until listed here.
  */
 const UNIT = [
+  'common/',
   'adapt/',
   'cli/adaptView',
   'forecast/',

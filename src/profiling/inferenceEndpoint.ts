@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../common/pollUntil.js';
 import { seededRandom } from '../common/seededRandom.js';
 
 /**
@@ -98,13 +98,13 @@ export async function waitUntilReady(
   endpoint: InferenceEndpoint,
   options: { timeoutMs: number; signal?: AbortSignal; gaveUp?: () => boolean },
 ): Promise<boolean> {
-  const deadline = Date.now() + options.timeoutMs;
-  while (!options.gaveUp?.() && Date.now() < deadline) {
-    options.signal?.throwIfAborted();
-    if ((await serverReady(endpoint.baseUrl, 1000)) && (await modelReady(endpoint, 1000))) return true;
-    await sleep(250);
-  }
-  return false;
+  const ready = await pollUntil(async () => (await serverReady(endpoint.baseUrl, 1000)) && (await modelReady(endpoint, 1000)), {
+    timeoutMs: options.timeoutMs,
+    everyMs: 250,
+    ...(options.gaveUp ? { stopped: options.gaveUp } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return ready === 'done';
 }
 
 export async function fetchModelMetadata(endpoint: InferenceEndpoint, timeoutMs = 5000): Promise<ModelMetadata> {

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { log } from '../common/log.js';
+import { pollUntil } from '../common/pollUntil.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import { logTail } from './logTail.js';
 import { isAlive, processStartTime, startProcessGroup, waitGroupGone } from './processGroup.js';
@@ -170,18 +170,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await forget();
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  for (;;) {
-    if (server.hasExited()) {
-      await forget();
-      throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await logTail(logFile)}`);
-    }
-    if ((await probeFrontend(address, namespace)) && (!uiUrl || (await probeUi(uiUrl)))) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Temporal dev server did not answer on ${address} within the timeout (log ${logFile}):\n${await logTail(logFile)}`);
-    }
-    await sleep(250);
+  const ready = await pollUntil(async () => (await probeFrontend(address, namespace)) && (!uiUrl || (await probeUi(uiUrl))), {
+    timeoutMs: options.readyTimeoutMs ?? 60_000,
+    everyMs: 250,
+    stopped: () => server.hasExited(),
+  });
+  if (ready === 'stopped') {
+    await forget();
+    throw new Error(`Temporal dev server exited during start-up (log ${logFile}):\n${await logTail(logFile)}`);
+  }
+  if (ready === 'timeout') {
+    await stop();
+    throw new Error(`Temporal dev server did not answer on ${address} within the timeout (log ${logFile}):\n${await logTail(logFile)}`);
   }
 
   const connection = await Connection.connect({ address });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../common/pollUntil.js';
 
 /**
  * A command started as the leader of its own process group, so stopping it also stops what it
@@ -55,12 +56,7 @@ export function groupAlive(pgid: number): boolean {
 
 /** Waits until the group led by `pgid` is gone; false if it is still there after `timeoutMs`. */
 export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!groupAlive(pgid)) return true;
-    await sleep(100);
-  }
-  return !groupAlive(pgid);
+  return (await pollUntil(() => !groupAlive(pgid), { timeoutMs, everyMs: 100 })) === 'done';
 }
 
 /**

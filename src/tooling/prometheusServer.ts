@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../common/pollUntil.js';
 import { freePort } from './freePort.js';
 import { type ProcessGroup, startProcessGroup } from './processGroup.js';
 import { findPrometheus } from './setup/prometheus.js';
@@ -30,17 +30,16 @@ export interface PrometheusServer {
 }
 
 async function untilReady(url: string, group: ProcessGroup, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (group.hasExited()) throw new Error(`prometheus exited before it was ready:\n${group.output().slice(-2000)}`);
-    const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return;
-    if (Date.now() > deadline) throw new Error(`prometheus at ${url} not ready within ${timeoutMs} ms:\n${group.output().slice(-2000)}`);
-    await sleep(200);
-  }
+  const ready = await pollUntil(
+    () =>
+      fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    { timeoutMs, everyMs: 200, stopped: () => group.hasExited() },
+  );
+  if (ready === 'stopped') throw new Error(`prometheus exited before it was ready:\n${group.output().slice(-2000)}`);
+  if (ready === 'timeout') throw new Error(`prometheus at ${url} not ready within ${timeoutMs} ms:\n${group.output().slice(-2000)}`);
 }
 
 /**

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { log } from '../common/log.js';
+import { pollUntil } from '../common/pollUntil.js';
 import { connectClient, type TemporalSettings, temporalSettingsFromEnv } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import { type Certificates, makeCertificates } from './certificates.js';
@@ -124,10 +125,8 @@ dcRedirectionPolicy: { policy: noop }
 }
 
 async function untilTrue(what: string, timeoutMs: number, probe: () => Promise<boolean>, explain: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${Math.round(timeoutMs / 1000)} s:\n${await explain()}`);
-    await sleep(500);
+  if ((await pollUntil(() => probe().catch(() => false), { timeoutMs, everyMs: 500 })) !== 'done') {
+    throw new Error(`${what} within ${Math.round(timeoutMs / 1000)} s:\n${await explain()}`);
   }
 }
 

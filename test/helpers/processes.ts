@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../../src/common/pollUntil.js';
 import { groupAlive, isAlive, type ProcessGroup, startProcessGroup } from '../../src/tooling/processGroup.js';
 
 export { groupAlive, isAlive };
@@ -26,22 +27,12 @@ export function startInGroup(command: string, args: string[], options: { cwd: st
 }
 
 export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await sleep(100);
-  }
-  return check();
+  return (await pollUntil(check, { timeoutMs, everyMs: 100 })) === 'done';
 }
 
 /** `waitUntil` for checks that must await (a query, an HTTP call). */
 export async function waitUntilAsync(check: () => Promise<boolean>, timeoutMs: number, pollMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(pollMs);
-  }
-  return check();
+  return (await pollUntil(check, { timeoutMs, everyMs: pollMs })) === 'done';
 }
 
 /** Stops a process group: SIGTERM, then SIGKILL if it lingers; throws if it survives both. */
