@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { pipelinesDir, profileSetsDir } from '../common/paths.js';
 import { checkPipelineAgainstProfiles, type PipelineSpec, parsePipelineSpec } from '../model/pipelineSpec.js';
 import { type ProfileSet, parseProfileSet } from '../model/profileSet.js';
+import type { HostInfo } from '../model/profilingRun.js';
 import { ValidationError } from '../model/validation.js';
+import { hostInfo } from '../profiling/profilingHost.js';
 import { readJsonFile } from './jsonFile.js';
 
 export async function loadProfileSet(path: string): Promise<ProfileSet> {
@@ -32,19 +34,42 @@ export async function loadAllProfileSets(dir = profileSetsDir): Promise<ProfileS
 /** Profiling runs date their sets; a hand-made set without a date counts as the oldest. */
 const measuredAt = (set: ProfileSet) => set.source?.measuredAt ?? '';
 
+/** The host a set was measured on, as profiling records it (`source.host`, one entry per host). */
+interface RecordedHost {
+  cpu?: unknown;
+  cores?: unknown;
+}
+
+/** Whether a set was measured on a host like `here`: the same CPU model and as many cores. */
+export function measuredLike(set: ProfileSet, here: Pick<HostInfo, 'cpu' | 'cores'>): boolean {
+  const hosts = Object.values(set.source?.host ?? {}) as RecordedHost[];
+  return hosts.some((h) => h.cpu === here.cpu && h.cores === here.cores);
+}
+
 /**
  * Finds a profile set by file path, name or version, so that users and workflows can refer to
- * a set by whatever they have at hand. A name means the newest set of that name: each profiling
- * run writes a new file, so the name follows the latest measurements and a version pins one.
+ * a set by whatever they have at hand. A name means the newest set of that name measured on a
+ * host like this one (same CPU model and core count), else the newest of any host: profiles
+ * belong to a machine, so where a pipeline runs beside its model servers (the live testbed), the
+ * plan takes the latencies of these servers while sets of other machines stay for theirs. Each
+ * profiling run writes a new file, so the name follows the latest measurements and a version
+ * pins one.
  */
-export async function resolveProfileSet(ref: string, dir = profileSetsDir): Promise<ProfileSet> {
+export async function resolveProfileSet(
+  ref: string,
+  dir = profileSetsDir,
+  here: Pick<HostInfo, 'cpu' | 'cores'> = hostInfo(),
+): Promise<ProfileSet> {
   if (ref.endsWith('.json')) return loadProfileSet(ref);
   const sets = await loadAllProfileSets(dir);
+  const named = sets.filter((s) => s.name === ref);
+  const local = named.filter((s) => measuredLike(s, here));
   const found =
     sets.find((s) => s.version === ref) ??
-    sets
-      .filter((s) => s.name === ref)
-      .reduce<ProfileSet | undefined>((newest, s) => (!newest || measuredAt(s) > measuredAt(newest) ? s : newest), undefined);
+    (local.length > 0 ? local : named).reduce<ProfileSet | undefined>(
+      (newest, s) => (!newest || measuredAt(s) > measuredAt(newest) ? s : newest),
+      undefined,
+    );
   if (found) return found;
   const known = sets.map((s) => `${s.name} (${s.version})`).join(', ') || 'none';
   throw new ValidationError('profile set reference', [

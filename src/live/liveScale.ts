@@ -34,8 +34,9 @@ export const LIVE_PEAK_LIMIT_RPS = 40;
  * send on this machine without the CPU quotas adding up to more than it has, and the scale of the
  * demo and of `ipa live run`. It follows the profile set, so the machine the profiles were
  * measured on: 10 requests/s on the slow 2-core AMD machine of `sha256-f9414fe47c6babff`; the
- * limit (40) on the 2-core AMD machine of `sha256-7007d42168008508`, twice as fast, and on the
- * 2-core Intel machine of `sha256-4b5b350c8e13310f` (87 and 121 without it). Undefined when not
+ * limit (40) on the 2-core AMD machine of `sha256-7007d42168008508`, twice as fast, on the
+ * 2-core Intel machine of `sha256-4b5b350c8e13310f` (87 and 121 without it) and on the 2-core
+ * Intel Xeon of `sha256-4c50344602421a5a`. Undefined when not
  * even 1 request/s fits.
  */
 export function livePeakRps(

@@ -13,6 +13,8 @@ import { type LiveReplicas, type ReplicaRecord, readReplicas, readServer, stillR
 import { type ReplayRecord, type ReplaySummary, replayLoad } from '../../src/live/loadReplay.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { shapeFromName } from '../../src/model/profilingRun.js';
+import { decide } from '../../src/optimizer/decide.js';
+import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { cpuLimitUnavailable } from '../../src/tooling/cpuLimit.js';
 import { groupAlive, isAlive, type ProcessGroup, startProcessGroup, waitGroupGone } from '../../src/tooling/processGroup.js';
@@ -29,11 +31,17 @@ import { startTestServer } from '../helpers/temporal.js';
  * SIGKILLed and replaced, the gateway killed and brought back with `ipa live up`.
  */
 // The high load is the busiest the machine can take with CPU quotas it really has (liveScale.ts:
-// 40 requests/s on the 2-core AMD machine CI runs on, 10 on a slower one); the low one a seventh
-// of it or so, where ipa plans fewer cores.
+// 40 requests/s on the 2-core machines CI has run on, 10 on a slower one). The low one is at most
+// a seventh of it, and low enough that ipa plans fewer cores for it even at four times that load:
+// the reactive forecaster provisions the busiest of the last 10 one-second readings (irate), and
+// at a few requests/s Poisson seconds read that way reach 2-3 times their mean (10 at 3 requests/s).
+// On a fast machine 8 to 40 requests/s all plan the same cores, so the low load there is 1.
 const spec = await resolvePipelineSpec('testbed');
-const HIGH = livePeakRps(spec, await resolveProfileSet(spec.profiles ?? spec.name)) ?? 1;
-const LOW = Math.max(1, Math.floor(HIGH * 0.15));
+const profiles = await resolveProfileSet(spec.profiles ?? spec.name);
+const HIGH = livePeakRps(spec, profiles) ?? 1;
+const plannedCores = (load: number) => decide(problemFromSpec(spec, profiles, load)).config.reduce((sum, s) => sum + s.cpu, 0);
+let LOW = Math.max(1, Math.floor(HIGH * 0.15));
+while (LOW > 1 && plannedCores(4 * LOW) >= plannedCores(HIGH)) LOW--;
 const PHASES = [
   { rps: LOW, seconds: 40 },
   { rps: HIGH, seconds: 70 },

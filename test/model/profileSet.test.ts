@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../src/common/paths.js';
-import { loadAllProfileSets } from '../../src/io/load.js';
+import { loadAllProfileSets, resolveProfileSet } from '../../src/io/load.js';
 import { convertMeasuredProfiles } from '../../src/model/measuredProfiles.js';
 import { parseProfileSet, profileSetVersion, withVersion } from '../../src/model/profileSet.js';
 import { ValidationError } from '../../src/model/validation.js';
@@ -44,6 +46,32 @@ describe('profile set', () => {
       h200.shapes.map((s) => s.name),
       ['cpu-1', 'cpu-2', 'cpu-4', 'cpu-8', 'gpu-h200'],
     );
+  });
+
+  it('a name means the newest set measured on a host like this one, else the newest of any host', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ipa-sets-'));
+    try {
+      const set = (file: string, measuredAt: string, cpu: string) => {
+        const content = profileSetJson();
+        content.name = 'bench';
+        content.source = { host: { vm: { name: 'vm', cpu, cores: 2, memoryGiB: 8 } }, measuredAt };
+        const stamped = withVersion(content);
+        return writeFile(join(dir, file), JSON.stringify(stamped)).then(() => stamped.version);
+      };
+      const here = await set('bench.a.json', '2026-12-03T00:00:00Z', 'AMD EPYC');
+      const other = await set('bench.b.json', '2026-12-04T00:00:00Z', 'Intel(R) Xeon(R) Processor');
+      const amd = { cpu: 'AMD EPYC', cores: 2 };
+      assert.equal((await resolveProfileSet('bench', dir, amd)).version, here, 'the older set of this host');
+      assert.equal((await resolveProfileSet('bench', dir, { ...amd, cores: 4 })).version, other, 'no set of a 4-core AMD: the newest');
+      assert.equal((await resolveProfileSet('bench', dir, { cpu: 'Intel(R) Xeon(R) Processor', cores: 2 })).version, other);
+      assert.equal(
+        (await resolveProfileSet(here, dir, { cpu: 'Intel(R) Xeon(R) Processor', cores: 2 })).version,
+        here,
+        'a version pins one',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('is what converting the shared reference measurements gives', () => {
