@@ -41,7 +41,7 @@ interface RecordedHost {
 }
 
 /** Whether a set was measured on a host like `here`: the same CPU model and as many cores. */
-export function measuredLike(set: ProfileSet, here: Pick<HostInfo, 'cpu' | 'cores'>): boolean {
+function measuredLike(set: ProfileSet, here: Pick<HostInfo, 'cpu' | 'cores'>): boolean {
   const hosts = Object.values(set.source?.host ?? {}) as RecordedHost[];
   return hosts.some((h) => h.cpu === here.cpu && h.cores === here.cores);
 }

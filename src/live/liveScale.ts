@@ -48,10 +48,15 @@ export function livePeakRps(
   const budget = cores - PIPELINE_OVERHEAD_CORES;
   let peak: number | undefined;
   for (let load = 1; load <= limit; load++) {
-    const decision = decide(problemFromSpec(spec, profiles, load));
-    const planned = decision.config.reduce((sum, stage) => sum + stage.cpu, 0);
-    if (!decision.feasible || planned > budget) break;
+    const planned = plannedCores(spec, profiles, load);
+    if (planned === undefined || planned > budget) break;
     peak = load;
   }
   return peak;
+}
+
+/** The cores ipa's plan for `load` gives the replicas; undefined when nothing meets the SLA. */
+export function plannedCores(spec: PipelineSpec, profiles: ProfileSet, load: number): number | undefined {
+  const decision = decide(problemFromSpec(spec, profiles, load));
+  return decision.feasible ? decision.config.reduce((sum, stage) => sum + stage.cpu, 0) : undefined;
 }

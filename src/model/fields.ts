@@ -19,6 +19,19 @@ export const percentile = z.enum(['p50', 'p95', 'p99']);
 export type Percentile = z.infer<typeof percentile>;
 
 /**
+ * A refinement for a spec or an instance: the serving path's `overheadMs` must leave the stages
+ * some of the SLA, since the solvers give them `slaMs − overheadMs`.
+ */
+export function overheadWithinSla(value: { slaMs: number; overheadMs?: number | undefined }, ctx: z.RefinementCtx): void {
+  if ((value.overheadMs ?? 0) < value.slaMs) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['overheadMs'],
+    message: `overheadMs ${value.overheadMs} leaves nothing of slaMs ${value.slaMs} for the stages`,
+  });
+}
+
+/**
  * A refinement for arrays whose items must differ in `keyOf`: reports each repeat at its own
  * index, naming where the key was first seen.
  */

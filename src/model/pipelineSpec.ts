@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { dnsLabel, noDuplicates, nonNegativeNumber, percentile, positiveInt, positiveNumber, variantName } from './fields.js';
+import {
+  dnsLabel,
+  noDuplicates,
+  nonNegativeNumber,
+  overheadWithinSla,
+  percentile,
+  positiveInt,
+  positiveNumber,
+  variantName,
+} from './fields.js';
 import { findShape, findVariant, type ProfileSet } from './profileSet.js';
 import { PAS_METHODS } from './settings.js';
 import { parseWith, show, ValidationError, type ValidationIssue } from './validation.js';
@@ -91,15 +100,7 @@ const pipelineSpecSchema = z
       .min(1, 'a pipeline needs at least one stage')
       .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
   })
-  .superRefine((spec, ctx) => {
-    if (spec.overheadMs >= spec.slaMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['overheadMs'],
-        message: `overheadMs ${spec.overheadMs} leaves nothing of slaMs ${spec.slaMs} for the stages`,
-      });
-    }
-  });
+  .superRefine(overheadWithinSla);
 
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 export type StageSpec = PipelineSpec['stages'][number];

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { dnsLabel, noDuplicates, nonNegativeNumber, percentile, positiveInt, positiveNumber, variantName } from './fields.js';
+import {
+  dnsLabel,
+  noDuplicates,
+  nonNegativeNumber,
+  overheadWithinSla,
+  percentile,
+  positiveInt,
+  positiveNumber,
+  variantName,
+} from './fields.js';
 import { arrivalPattern, pasMethod } from './pipelineSpec.js';
 import { parseWith } from './validation.js';
 
@@ -92,13 +101,7 @@ export const problemSchema = z
       .superRefine(noDuplicates('stage', (s) => s.name, { arrayPath: 'stages', field: 'name' })),
   })
   .superRefine((problem, ctx) => {
-    if ((problem.overheadMs ?? 0) >= problem.slaMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['overheadMs'],
-        message: `overheadMs ${problem.overheadMs} leaves nothing of slaMs ${problem.slaMs} for the stages`,
-      });
-    }
+    overheadWithinSla(problem, ctx);
     if (problem.arrivals !== 'poisson-mgc') return;
     for (const [s, stage] of problem.stages.entries()) {
       for (const [v, variant] of stage.variants.entries()) {

@@ -8,13 +8,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../../src/common/paths.js';
 import { resolvePipelineSpec, resolveProfileSet } from '../../src/io/load.js';
 import { GATEWAY_LOAD_QUERY } from '../../src/live/livePrometheus.js';
-import { livePeakRps } from '../../src/live/liveScale.js';
+import { livePeakRps, plannedCores } from '../../src/live/liveScale.js';
 import { type LiveReplicas, type ReplicaRecord, readReplicas, readServer, stillRunning } from '../../src/live/liveState.js';
 import { type ReplayRecord, type ReplaySummary, replayLoad } from '../../src/live/loadReplay.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
 import { shapeFromName } from '../../src/model/profilingRun.js';
-import { decide } from '../../src/optimizer/decide.js';
-import { problemFromSpec } from '../../src/optimizer/problemFromSpec.js';
 import { TASK_QUEUES } from '../../src/temporal/taskQueues.js';
 import { cpuLimitUnavailable } from '../../src/tooling/cpuLimit.js';
 import { groupAlive, isAlive, type ProcessGroup, startProcessGroup, waitGroupGone } from '../../src/tooling/processGroup.js';
@@ -39,9 +37,10 @@ import { startTestServer } from '../helpers/temporal.js';
 const spec = await resolvePipelineSpec('testbed');
 const profiles = await resolveProfileSet(spec.profiles ?? spec.name);
 const HIGH = livePeakRps(spec, profiles) ?? 1;
-const plannedCores = (load: number) => decide(problemFromSpec(spec, profiles, load)).config.reduce((sum, s) => sum + s.cpu, 0);
+// A load that no config meets counts as needing more cores than any.
+const coresFor = (load: number) => plannedCores(spec, profiles, load) ?? Number.POSITIVE_INFINITY;
 let LOW = Math.max(1, Math.floor(HIGH * 0.15));
-while (LOW > 1 && plannedCores(4 * LOW) >= plannedCores(HIGH)) LOW--;
+while (LOW > 1 && coresFor(4 * LOW) >= coresFor(HIGH)) LOW--;
 const PHASES = [
   { rps: LOW, seconds: 40 },
   { rps: HIGH, seconds: 70 },
