@@ -169,20 +169,23 @@ describe('adaptPipeline with the kubernetes actuator, deploy/ manifests and RBAC
     const lastApplied = () =>
       handle.query(decisionsQuery, { limit: 20 }).then((r) => r.find((x) => x.outcome === 'applied') as DecisionRecord);
     assert.ok(await waitUntilAsync(async () => inPlace(await lastApplied()), 60_000), 'Deployments carry the decided config');
-    const detect = await read('video-detect');
-    const gpu = detect.spec?.template.spec?.nodeSelector?.['ipa.io/node-kind'];
-    const pods = await admin.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'ipa.io/stage=detect' });
+    // Each look compares the pods with the Deployment as it is then: a later step may have moved it on.
     const nodes = new Map((await admin.core.listNode()).items.map((n) => [n.metadata?.name, n.metadata?.labels?.['ipa.io/node-kind']]));
-    assert.ok(
-      await waitUntilAsync(async () => {
-        const list = await admin.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'ipa.io/stage=detect' });
-        const live = list.items.filter((p) => !p.metadata?.deletionTimestamp);
-        return (
-          live.length === detect.spec?.replicas && live.every((p) => p.status?.phase === 'Running' && nodes.get(p.spec?.nodeName) === gpu)
-        );
-      }, 60_000),
-      `detect pods Running on ${gpu} nodes (${pods.items.length} pods)`,
-    );
+    let seen = '';
+    const detectRuns = async () => {
+      const detect = await read('video-detect');
+      const kind = detect.spec?.template.spec?.nodeSelector?.['ipa.io/node-kind'];
+      const list = await admin.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'ipa.io/stage=detect' });
+      const live = list.items.filter((p) => !p.metadata?.deletionTimestamp);
+      const pods = live.map(
+        (p) => `${p.metadata?.name} ${p.status?.phase} on ${p.spec?.nodeName ?? 'no node'} (${nodes.get(p.spec?.nodeName) ?? '?'})`,
+      );
+      seen = `Deployment wants ${detect.spec?.replicas} on ${kind} nodes; ${live.length} live pods: ${pods.join(', ')}`;
+      return (
+        live.length === detect.spec?.replicas && live.every((p) => p.status?.phase === 'Running' && nodes.get(p.spec?.nodeName) === kind)
+      );
+    };
+    assert.ok(await waitUntilAsync(detectRuns, 60_000), `detect pods Running on the nodes the Deployment selects: ${seen}`);
 
     const tight = await handle.executeUpdate(slaUpdate, { args: [{ slaMs: 60 }] });
     assert.equal(tight.settings.slaMs, 60);
