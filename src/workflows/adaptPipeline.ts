@@ -7,6 +7,7 @@ import {
   isCancellation,
   type LocalActivityOptions,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -71,6 +72,9 @@ const { apply, release } = proxyActivities<Activities>({
   heartbeatTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
+
+/** Patch: a `setSla` at or below the spec's overheadMs is ignored (before it, it was taken and every decision was infeasible). */
+const SLA_ABOVE_OVERHEAD = 'sla-above-overhead';
 
 async function attempt<T>(call: () => Promise<T>): Promise<Attempt<T>> {
   try {
@@ -178,7 +182,12 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     showDetails();
     wakeBy = wake ?? wakeBy;
   };
-  setHandler(setSlaSignal, (payload) => change('setSla', withSla(state, payload)), about('setSla'));
+  // Loops whose histories accepted an SLA under the overhead replay as they ran.
+  setHandler(
+    setSlaSignal,
+    (payload) => change('setSla', withSla(state, payload, patched(SLA_ABOVE_OVERHEAD) ? spec.overheadMs : 0)),
+    about('setSla'),
+  );
   setHandler(setObjectiveSignal, (payload) => change('setObjective', withObjective(state, payload)), about('setObjective'));
   setHandler(pauseSignal, () => change('pause', { state: { ...state, paused: true } }, undefined), about('pause'));
   setHandler(
@@ -207,7 +216,7 @@ export async function adaptPipeline(input: AdaptInput): Promise<void> {
     {
       ...about('updateSla'),
       validator: (payload) => {
-        const problems = slaUpdateProblems(payload, state.paused);
+        const problems = slaUpdateProblems(payload, state.paused, spec.overheadMs);
         if (problems.length > 0) throw ApplicationFailure.nonRetryable(`updateSla rejected: ${problems.join('; ')}`, 'InvalidInput');
       },
     },

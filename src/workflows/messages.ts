@@ -82,16 +82,25 @@ const positive = (field: string, value: unknown) =>
 const nonNegative = (field: string, value: unknown) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? [] : [`${field}: expected a number ≥ 0, got ${show(value)}`];
 
-/** Every problem of a `setSla`/`updateSla` payload, as "field: what was expected, got value". */
-export function slaProblems(payload: unknown): string[] {
+/**
+ * Every problem of a `setSla`/`updateSla` payload, as "field: what was expected, got value". An
+ * SLA at or below the spec's `overheadMs` leaves the stages nothing, so every decision would be
+ * infeasible: refused like any other bad value, before it changes the loop.
+ */
+export function slaProblems(payload: unknown, overheadMs = 0): string[] {
   const p = objectProblems('setSla', payload, ['slaMs']);
   if (Array.isArray(p)) return p;
-  return positive('slaMs', p.slaMs);
+  const problems = positive('slaMs', p.slaMs);
+  if (problems.length === 0 && (p.slaMs as number) <= overheadMs)
+    problems.push(
+      `slaMs: expected more than the spec's overheadMs ${overheadMs} (the serving path's share of the SLA), got ${show(p.slaMs)}`,
+    );
+  return problems;
 }
 
 /** `updateSla` runs a step at once, which a paused loop must not: refused then, where `setSla` waits for resume. */
-export function slaUpdateProblems(payload: unknown, paused: boolean): string[] {
-  const problems = slaProblems(payload);
+export function slaUpdateProblems(payload: unknown, paused: boolean, overheadMs = 0): string[] {
+  const problems = slaProblems(payload, overheadMs);
   if (paused) problems.push('the loop is paused: resume it first, or use the setSla signal to take effect on resume');
   return problems;
 }
@@ -126,8 +135,8 @@ export function decisionsLimit(payload: unknown, kept: number): number {
 /** How a message changes a loop: its new state, or the problems that make it change nothing. */
 export type Change = { state: LoopState } | { problems: string[] };
 
-export function withSla(state: LoopState, payload: SetSla): Change {
-  const problems = slaProblems(payload);
+export function withSla(state: LoopState, payload: SetSla, overheadMs = 0): Change {
+  const problems = slaProblems(payload, overheadMs);
   return problems.length > 0 ? { problems } : { state: { ...state, settings: { ...state.settings, slaMs: payload.slaMs } } };
 }
 

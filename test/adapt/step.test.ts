@@ -215,6 +215,11 @@ describe('one adaptation step', () => {
     assert.deepEqual(slaUpdateProblems({ slaMs: 200 }, false), []);
     assert.match(slaUpdateProblems({ slaMs: 200 }, true).join(), /the loop is paused: resume it first/);
     assert.deepEqual(withSla(state, { slaMs: -1 }), { problems: ['slaMs: expected a number > 0, got -1'] });
+    // The serving path's share of the SLA (the spec's overheadMs) must leave the stages some of it.
+    const underOverhead = ["slaMs: expected more than the spec's overheadMs 10 (the serving path's share of the SLA), got 10"];
+    assert.deepEqual(withSla(state, { slaMs: 10 }, 10), { problems: underOverhead });
+    assert.deepEqual(slaUpdateProblems({ slaMs: 10 }, false, 10), underOverhead);
+    assert.deepEqual(slaUpdateProblems({ slaMs: 10.5 }, false, 10), []);
     const bad = withObjective(state, { alpha: -1, accuracy: 'max' as never });
     assert.ok('problems' in bad);
     assert.match(

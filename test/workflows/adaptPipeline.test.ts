@@ -172,6 +172,34 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     await handle.terminate('test done');
   });
 
+  it("refuses an SLA that the spec's overheadMs leaves nothing of, by update and by signal", async () => {
+    const spec = { ...JSON.parse(readFileSync('profiles/pipelines/video.json', 'utf8')), overheadMs: 20 };
+    const handle = await start('adapt-under-overhead', {
+      pipeline: spec,
+      intervalSeconds: 3600,
+      observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 },
+    });
+    await stepsReach(handle, 1);
+    await assert.rejects(
+      handle.executeUpdate(slaUpdate, { args: [{ slaMs: 20 }] }),
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError &&
+        /updateSla rejected: slaMs: expected more than the spec's overheadMs 20 .*got 20/.test(String((err.cause as Error)?.message)),
+    );
+    await handle.signal(setSlaSignal, { slaMs: 15 });
+    let s = await handle.query(statusQuery);
+    await waitUntilAsync(async () => {
+      s = await handle.query(statusQuery);
+      return s.counters.ignoredSignals >= 1;
+    }, 20_000);
+    assert.match(s.ignored[0]?.reason ?? '', /slaMs: expected more than the spec's overheadMs 20 .*got 15/);
+    assert.equal(s.settings.slaMs, 300);
+    assert.equal(s.step, 1, 'neither ran a step');
+    const taken = await handle.executeUpdate(slaUpdate, { args: [{ slaMs: 250 }] });
+    assert.equal(taken.settings.slaMs, 250);
+    await handle.terminate('test done');
+  });
+
   it('pauses and resumes', async () => {
     const handle = await start('adapt-pause', { observe: { kind: 'trace', loads: Array<number>(200).fill(30), start: 150 } });
     await stepsReach(handle, 1);

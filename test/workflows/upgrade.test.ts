@@ -32,7 +32,8 @@ function build(name: string, change: string): string {
   const file = join(dir, 'adaptPipeline.js');
   const code = readFileSync(file, 'utf8');
   assert.equal(code.split(STEP).length, 2, 'one step call in the loop');
-  writeFileSync(file, code.replace(IMPORT, `patched, sleep, ${IMPORT}`).replace(STEP, `${STEP} ${change}`));
+  // Aliased, so the change's names never clash with what the workflow imports itself.
+  writeFileSync(file, code.replace(IMPORT, `patched as demoPatched, sleep as demoSleep, ${IMPORT}`).replace(STEP, `${STEP} ${change}`));
   return dir;
 }
 
@@ -57,8 +58,8 @@ describe('upgrading the workflow code under running loops', { timeout: 300_000 }
   let unguardedBuild: string;
   before(() => {
     installRuntime();
-    patchedBuild = build('patched', "if (patched('ipa-upgrade-demo')) await sleep(1);");
-    unguardedBuild = build('unguarded', 'await sleep(1);');
+    patchedBuild = build('patched', "if (demoPatched('ipa-upgrade-demo')) await demoSleep(1);");
+    unguardedBuild = build('unguarded', 'await demoSleep(1);');
   });
   after(() => {
     for (const dir of [patchedBuild, unguardedBuild]) if (dir) rmSync(dir, { recursive: true, force: true });
