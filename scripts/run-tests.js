@@ -38,6 +38,7 @@ const UNIT = [
   'profiling/rateSearch',
   'report/',
   'simulator/arrivals',
+  'simulator/burstyPlan',
   'simulator/eventQueue',
   'simulator/latencyCdf',
   'simulator/paperComparison',
