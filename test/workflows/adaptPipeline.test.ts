@@ -55,6 +55,16 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     assert.ok(reached, `expected ${count} steps, saw ${step}`);
   }
 
+  /** The loop's status once it has ignored `count` signals (or after 20 s, for the asserts to say what it did). */
+  async function statusOnceIgnored(handle: WorkflowHandle<typeof adaptPipeline>, count: number) {
+    let s = await handle.query(statusQuery);
+    await waitUntilAsync(async () => {
+      s = await handle.query(statusQuery);
+      return s.counters.ignoredSignals >= count;
+    }, 20_000);
+    return s;
+  }
+
   it('decides once per interval and follows a load step-up with more capacity', async () => {
     const log = join(dir, 'step-up.jsonl');
     const handle = await start('adapt-step-up', {
@@ -153,11 +163,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
     await handle.signal(setSlaSignal, { slaMs: Number.NaN } as never);
     await handle.signal('setObjective', { alpha: -1, accuracy: 'max' });
     await handle.signal('reloadProfiles', { version: 'no-such-set' });
-    let s = await handle.query(statusQuery);
-    await waitUntilAsync(async () => {
-      s = await handle.query(statusQuery);
-      return s.counters.ignoredSignals >= 4;
-    }, 20_000);
+    const s = await statusOnceIgnored(handle, 4);
     assert.equal(s.counters.ignoredSignals, 4);
     assert.match(s.ignored[0]?.reason ?? '', /slaMs: expected a number > 0, got 0/);
     assert.match(
@@ -187,11 +193,7 @@ describe('adaptPipeline on a real Temporal dev server (trace source, dry-run act
         /updateSla rejected: slaMs: expected more than the spec's overheadMs 20 .*got 20/.test(String((err.cause as Error)?.message)),
     );
     await handle.signal(setSlaSignal, { slaMs: 15 });
-    let s = await handle.query(statusQuery);
-    await waitUntilAsync(async () => {
-      s = await handle.query(statusQuery);
-      return s.counters.ignoredSignals >= 1;
-    }, 20_000);
+    const s = await statusOnceIgnored(handle, 1);
     assert.match(s.ignored[0]?.reason ?? '', /slaMs: expected more than the spec's overheadMs 20 .*got 15/);
     assert.equal(s.settings.slaMs, 300);
     assert.equal(s.step, 1, 'neither ran a step');
