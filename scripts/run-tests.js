@@ -25,6 +25,7 @@ const UNIT = [
   'live/stageQueue',
   'model/',
   'optimizer/changeReason',
+  'optimizer/cheapestConfig',
   'optimizer/decision',
   'optimizer/exactness',
   'optimizer/explanation',

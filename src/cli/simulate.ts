@@ -11,6 +11,7 @@ import { loadPaperResults } from '../simulator/paperComparison.js';
 import { defaultEvaluationSettings, type EvaluationSettings } from '../simulator/policyEvaluation.js';
 import { simulatePolicies } from '../simulator/simulation.js';
 import { renderSummaryText, writeSimulationReport } from '../simulator/simulationReport.js';
+import { floorStudy } from '../simulator/studies/floorStudy.js';
 import { predictorStudy } from '../simulator/studies/predictorStudy.js';
 import { scalingStudy } from '../simulator/studies/scalingStudy.js';
 import { STUDY_NAMES, type Study } from '../simulator/studies/study.js';
@@ -123,6 +124,7 @@ export function registerSimulateCommand(program: Command): void {
       };
       if (study === 'predictors') return writeStudy(flags, await predictorStudy(base, await loadPaperResults()));
       if (study === 'tradeoff') return writeStudy(flags, await tradeoffStudy(base));
+      if (study === 'floor') return writeStudy(flags, await floorStudy(base));
       const results = await simulatePolicies({ ...base, policies });
       const methods = new Map<string, number>();
       for (const f of results.flatMap((r) => r.forecasts)) methods.set(f.method, (methods.get(f.method) ?? 0) + 1);

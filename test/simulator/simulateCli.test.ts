@@ -248,7 +248,7 @@ describe('ipa simulate', () => {
       [['--arrivals', 'burst'], /--arrivals: expected one of exponential, uniform, equal, got "burst"/],
       [['--reconfiguration-delay', '-1'], /--reconfiguration-delay: expected a finite number ≥ 0 and ≤ 3600, got "-1"/],
       [['--plan-arrivals', 'wavy'], /--plan-arrivals: expected one of steady, poisson, poisson-mgc, bursty, got "wavy"/],
-      [['--study', 'weather'], /--study: expected one of predictors, tradeoff, scaling, got "weather"/],
+      [['--study', 'weather'], /--study: expected one of predictors, tradeoff, scaling, floor, got "weather"/],
     ];
     for (const [flags, message] of cases) {
       const { code, stderr } = await ipa('simulate', '--pipeline', 'video', ...flags);
@@ -305,6 +305,16 @@ describe('ipa simulate --study', () => {
     assert.ok(betas.length >= 5);
     assert.ok((rows.at(-1)?.meanCost as number) <= (rows[0]?.meanCost as number), 'a dearer cost weight buys no more cost');
     assert.deepEqual(files, ['report.html', 'report.md', 'video-tradeoff.png', 'video-tradeoff.svg']);
+  });
+
+  it("floor: ipa's cost beside the cheapest configs at its PAS and at any PAS, never under them", async () => {
+    const { rows, files, report } = await study('floor', '--pipeline', 'video', '--pattern', 'bursty', '--seconds', '120');
+    assert.equal(rows.length, 1);
+    const r = rows[0] as { meanCost: number; meanPas: number; floorAtPas: number; floorAnyPas: number };
+    assert.ok(r.floorAnyPas > 0 && r.floorAnyPas <= r.floorAtPas, `floor at any PAS ${r.floorAnyPas} ≤ at ipa's ${r.floorAtPas}`);
+    assert.ok(r.meanCost >= r.floorAtPas, `ipa ${r.meanCost} at or above the floor ${r.floorAtPas} at its PAS ${r.meanPas}`);
+    assert.deepEqual(files, ['report.html', 'report.md', 'video-floor.png', 'video-floor.svg']);
+    assert.match(report, /ipa over the floor at its PAS %/);
   });
 
   it("scaling: decision time from 2×2 to 10×10, sum and multiply, the paper's Gurobi point beside it; no pipeline needed", async () => {

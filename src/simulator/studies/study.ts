@@ -17,5 +17,5 @@ export interface Study {
   json: Record<string, unknown>[];
 }
 
-export const STUDY_NAMES = ['predictors', 'tradeoff', 'scaling'] as const;
+export const STUDY_NAMES = ['predictors', 'tradeoff', 'scaling', 'floor'] as const;
 export type StudyName = (typeof STUDY_NAMES)[number];
