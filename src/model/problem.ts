@@ -81,6 +81,11 @@ export const problemSchema = z
     load: nonNegativeNumber,
     /** `steady` when absent (IPA's model); see the pipeline spec's `arrivals`. */
     arrivals: arrivalPattern.optional(),
+    /**
+     * The rate (requests/s) batches are taken to fill at when each option's batch timeout is sized:
+     * λ when absent, λ² with bursty arrivals (a burst starts at that rate; options.ts, fillRateRps).
+     */
+    batchFillRps: positiveNumber.optional(),
     /** The percentile the latencies are at (p99 when absent): queued arrivals add a queue wait at the same one. */
     latencyPercentile: percentile.optional(),
     objective: z.strictObject({

@@ -187,6 +187,19 @@ export function batchTimeoutFor(batch: number, load: number, maxBatchWaitMs: num
 }
 
 /**
+ * The rate (requests/s) a stage's batches fill at, which batchTimeoutFor sizes the timeout for:
+ * the problem's `batchFillRps` when given, else λ, except with `bursty` arrivals. IPA's load generator sends a second's λ requests at offsets of
+ * mean 1/λ s, so a burst starts at λ² requests/s and most of it arrives within 1/λ s: its batches
+ * fill at that rate, and only the second's last, partial one waits out the timeout. A timeout
+ * sized for λ there would hold that last batch for up to twice a whole batch's fill time at the
+ * mean rate (100 ms for b = 2 at 30 requests/s, where a burst fills it in about 1 ms).
+ */
+export function fillRateRps(problem: Pick<Problem, 'load' | 'arrivals' | 'batchFillRps'>): number {
+  if (problem.batchFillRps !== undefined) return problem.batchFillRps;
+  return problem.arrivals === 'bursty' ? Math.max(problem.load, problem.load * problem.load) : problem.load;
+}
+
+/**
  * The wait for a batch of b to fill at λ, capped by the batch timeout (DESIGN.md). At no load a
  * batch never fills ((b − 1)/0 is infinite), so it waits the whole timeout.
  */
@@ -309,7 +322,7 @@ export function makeOption(
 ): Option {
   const { load, limits, cost, objective } = problem;
   const bursty = problem.arrivals === 'bursty';
-  const own = row.batch === 1 ? undefined : held ? held.ms : batchTimeoutFor(row.batch, load, limits.maxBatchWaitMs);
+  const own = row.batch === 1 ? undefined : held ? held.ms : batchTimeoutFor(row.batch, fillRateRps(problem), limits.maxBatchWaitMs);
   const timeout = row.batch === 1 ? 0 : (own ?? limits.maxBatchWaitMs);
   // A burst fills batches at once, except the last of the second, which waits out the batch
   // timeout; and it is served in waves, so that last batch starts once the timeout has passed and

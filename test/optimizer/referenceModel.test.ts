@@ -163,30 +163,45 @@ describe('the optimizer model against an independent reference', () => {
   });
 
   it('bursty arrivals (waves), worked by hand', () => {
-    // λ = 30 at once, batch 4 (L 40 ms, T 40/s): n = ⌈30/40⌉ = 1 serves ⌈30/4⌉ = 8 waves. The last,
-    // partial batch leaves at the 50 ms timeout or after the 7 waves before it (280 ms), the later:
-    // 40 + max(50, 280) = 320 ms, i.e. wait 50 + queue 230. Counts that take a wave off: 2 (4 waves),
-    // 3 (3), 4 (2), 8 (1); 5–7 still need 2 waves and 9–10 still 1.
-    //   n = 2: 40 + max(50, 3 × 40) = 160;  n = 3: 40 + 80 = 120;  n = 4: 40 + max(50, 40) = 90;  n = 8: 90.
+    // λ = 30 at once, batch 4 (L 40 ms, T 40/s): n = ⌈30/40⌉ = 1 serves ⌈30/4⌉ = 8 waves. The burst
+    // starts at λ² = 900/s, where a batch of 4 fills in 3/900 s = 3.3 ms: twice that is 6.7 ms, so
+    // a 10 ms timeout (the limit is 50). The last, partial batch leaves at the timeout or after the
+    // 7 waves before it (280 ms), the later: 40 + max(10, 280) = 320 ms, i.e. wait 10 + queue 270.
+    // Counts that take a wave off: 2 (4 waves), 3 (3), 4 (2), 8 (1); 5–7 still need 2 waves and
+    // 9–10 still 1.
+    //   n = 2: 40 + max(10, 3 × 40) = 160;  n = 3: 40 + 80 = 120;  n = 4: 40 + 40 = 80;  n = 8: 40 + 10 = 50.
     assertByHand(oneRow('bursty', { batch: 4, latencyMs: 40, throughputRps: 40 }, 30), {
-      1: { batchWaitMs: 50, queueMs: 230, latencyMs: 320, cost: 1 },
-      2: { batchWaitMs: 50, queueMs: 70, latencyMs: 160, cost: 2 },
-      3: { batchWaitMs: 50, queueMs: 30, latencyMs: 120, cost: 3 },
-      4: { batchWaitMs: 50, queueMs: 0, latencyMs: 90, cost: 4 },
-      8: { batchWaitMs: 50, queueMs: 0, latencyMs: 90, cost: 8 },
+      1: { batchWaitMs: 10, queueMs: 270, latencyMs: 320, cost: 1 },
+      2: { batchWaitMs: 10, queueMs: 110, latencyMs: 160, cost: 2 },
+      3: { batchWaitMs: 10, queueMs: 70, latencyMs: 120, cost: 3 },
+      4: { batchWaitMs: 10, queueMs: 30, latencyMs: 80, cost: 4 },
+      8: { batchWaitMs: 10, queueMs: 0, latencyMs: 50, cost: 8 },
     });
   });
 
   it('the batch timeout, worked by hand: the shortest choice of twice the fill time, within the limit', () => {
-    // Bursty, batch 4 (L 10 ms, T 400/s) at λ = 80 with a 200 ms limit: the batch fills in 3/80 s
-    // = 37.5 ms, twice that is 75 ms, so 100 ms. The second's last batch leaves at 100 ms or after
-    // the waves before it: n = 1 has ⌈80/4⌉ = 20 waves, 10 + max(100, 190) = 200; every count that
-    // saves a wave (n = 2, 3, 4, 5, 7, 10: 10, 7, 5, 4, 3, 2 waves) takes 10 + 100 = 110 ms.
-    // (With the limit as the timeout, as before the timeout was a decision: 210 ms.)
+    // Bursty, batch 4 (L 10 ms, T 400/s) at λ = 80 with a 200 ms limit: the burst starts at
+    // λ² = 6,400/s and fills the batch in 3/6400 s = 0.47 ms; twice that is under 5 ms, so 5 ms.
+    // The second's last batch leaves at 5 ms or after the waves before it: n = 1 has ⌈80/4⌉ = 20
+    // waves, 10 + max(5, 190) = 200; the counts that save a wave, n = 2, 3, 4, 5, 7, 10 (10, 7, 5,
+    // 4, 3, 2 waves), take 10 + 90, 60, 40, 30, 20, 10.
+    const waves = { 2: 90, 3: 60, 4: 40, 5: 30, 7: 20, 10: 10 };
     assertByHand(oneRow('bursty', { batch: 4, latencyMs: 10, throughputRps: 400 }, 80, 200), {
-      1: { batchWaitMs: 100, queueMs: 90, latencyMs: 200, cost: 1 },
-      ...Object.fromEntries([2, 3, 4, 5, 7, 10].map((n) => [n, { batchWaitMs: 100, queueMs: 0, latencyMs: 110, cost: n }])),
+      1: { batchWaitMs: 5, queueMs: 185, latencyMs: 200, cost: 1 },
+      ...Object.fromEntries(
+        Object.entries(waves).map(([n, q]) => [n, { batchWaitMs: 5, queueMs: q - 5, latencyMs: 10 + q, cost: Number(n) }]),
+      ),
     });
+    // Sized for the mean rate instead (batchFillRps 80, as the HPA's are): the batch fills in
+    // 3/80 s = 37.5 ms, twice that is 75 ms, so 100 ms, which every count but n = 1 waits out:
+    // 10 + max(100, 190) = 200 and 10 + 100 = 110. (With the limit as the timeout: 210 ms.)
+    assertByHand(
+      { ...oneRow('bursty', { batch: 4, latencyMs: 10, throughputRps: 400 }, 80, 200), batchFillRps: 80 },
+      {
+        1: { batchWaitMs: 100, queueMs: 90, latencyMs: 200, cost: 1 },
+        ...Object.fromEntries([2, 3, 4, 5, 7, 10].map((n) => [n, { batchWaitMs: 100, queueMs: 0, latencyMs: 110, cost: n }])),
+      },
+    );
     // Steady, the same row at λ = 100 with a 500 ms limit: fill 30 ms, twice 60 ms, so 100 ms;
     // the wait is the fill, 30 ms, and the config says 100.
     const problem = oneRow('steady', { batch: 4, latencyMs: 40, throughputRps: 40 }, 100, 500);

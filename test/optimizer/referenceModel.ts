@@ -105,12 +105,15 @@ function replicaCounts(problem: Problem, row: Row, fewest: number, maxReplicas: 
 
 /**
  * The batch timeout of a batch above 1, as the README states it: the shortest of 5, 10, 20, 50,
- * 100, 200, 500 ms below the spec's limit that is at least twice the mean fill time 2(b − 1)/λ,
- * else the limit.
+ * 100, 200, 500 ms below the spec's limit that is at least twice the mean fill time 2(b − 1)/r,
+ * else the limit; r is λ, λ² with bursty arrivals, or the instance's batchFillRps.
  */
 export function referenceTimeout(problem: Problem, batch: number): number {
   const limit = problem.limits.maxBatchWaitMs;
-  const twiceFillMs = problem.load === 0 ? Number.POSITIVE_INFINITY : (2 * (batch - 1) * 1000) / problem.load;
+  // A burst of λ requests (bursty arrivals) starts at λ² per second, and batches fill at that rate,
+  // unless the instance names the rate.
+  const rate = problem.batchFillRps ?? (problem.arrivals === 'bursty' && problem.load > 1 ? problem.load ** 2 : problem.load);
+  const twiceFillMs = rate === 0 ? Number.POSITIVE_INFINITY : (2 * (batch - 1) * 1000) / rate;
   for (const t of [5, 10, 20, 50, 100, 200, 500]) if (t < limit && t >= twiceFillMs) return t;
   return limit;
 }
