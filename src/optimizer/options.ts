@@ -188,11 +188,12 @@ export function batchTimeoutFor(batch: number, load: number, maxBatchWaitMs: num
 
 /**
  * The rate (requests/s) a stage's batches fill at, which batchTimeoutFor sizes the timeout for:
- * the problem's `batchFillRps` when given, else λ, except with `bursty` arrivals. IPA's load generator sends a second's λ requests at offsets of
- * mean 1/λ s, so a burst starts at λ² requests/s and most of it arrives within 1/λ s: its batches
- * fill at that rate, and only the second's last, partial one waits out the timeout. A timeout
- * sized for λ there would hold that last batch for up to twice a whole batch's fill time at the
- * mean rate (100 ms for b = 2 at 30 requests/s, where a burst fills it in about 1 ms).
+ * the problem's `batchFillRps` when given, else λ, except with `bursty` arrivals. IPA's load
+ * generator sends a second's λ requests at offsets of mean 1/λ s, so a burst starts at λ²
+ * requests/s and most of it arrives within 1/λ s: its batches fill at that rate, and only the
+ * second's last, partial one waits out the timeout. A timeout sized for λ there would hold that
+ * last batch for up to twice a whole batch's fill time at the mean rate (100 ms for b = 2 at 30
+ * requests/s, where a burst fills it in about 1 ms).
  */
 export function fillRateRps(problem: Pick<Problem, 'load' | 'arrivals' | 'batchFillRps'>): number {
   if (problem.batchFillRps !== undefined) return problem.batchFillRps;

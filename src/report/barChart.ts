@@ -34,7 +34,8 @@ export function barFigureSpec(figure: BarFigure): TopLevelSpec {
     figure.legendOrder,
   );
   const groups = [...new Set(figure.metrics.flatMap((m) => m.bars.map((b) => b.group)))];
-  const width = Math.max(180, groups.length * (domain.length * 14 + 24));
+  // Each group at least as wide as a label like "steady-high", however few its bars.
+  const width = Math.max(180, groups.length * Math.max(domain.length * 14 + 24, 90));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: figure.title, ...(figure.subtitle ? { subtitle: figure.subtitle } : {}) },

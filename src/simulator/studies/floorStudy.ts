@@ -35,6 +35,7 @@ export async function floorStudy(base: Omit<SimulationRequest, 'policies'>): Pro
     const key = `${load}/${minPas}`;
     let cost = memo.get(key);
     if (cost === undefined) {
+      // A second without requests still runs a replica per stage (no policy scales to zero).
       cost = cheapestConfig(problemFromSpec(optimistic, profiles, Math.max(1, load)), minPas)?.cost ?? Number.NaN;
       memo.set(key, cost);
     }
@@ -60,7 +61,7 @@ export async function floorStudy(base: Omit<SimulationRequest, 'policies'>): Pro
     title,
     barFigureSpec({
       title,
-      subtitle: `arrivals ${base.settings.arrivals}, seed ${base.settings.seed}; floors: the cheapest config each second at its true load, no queue, free reconfigurations`,
+      subtitle: `${base.settings.arrivals} arrivals, seed ${base.settings.seed}; floors: each second's cheapest config at its true load, no queue`,
       groupTitle: 'pattern',
       metrics: [
         {
