@@ -1,4 +1,4 @@
-import { type ChoiceModel, latencyOf, objectiveOf, type Solution, slaAllowance } from './choiceModel.js';
+import { type ChoiceModel, latencyOf, objectiveOf, restMinima, type Solution, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 
 /**
@@ -22,14 +22,12 @@ export function solveBranchAndBound(model: ChoiceModel): Solution {
           (options[a] as Option).penalty - (options[b] as Option).penalty,
       ),
   );
-  const restLatency = new Float64Array(n + 1);
-  const restPenalty = new Float64Array(n + 1);
+  const restLatency = restMinima(model.stages, (o) => o.latencyMs);
+  const restPenalty = restMinima(model.stages, (o) => o.penalty);
   const restAccuracy = new Float64Array(n + 1);
   restAccuracy[n] = multiply ? 1 : 0;
   for (let s = n - 1; s >= 0; s--) {
     const options = model.stages[s] as Option[];
-    restLatency[s] = (restLatency[s + 1] as number) + Math.min(...options.map((o) => o.latencyMs));
-    restPenalty[s] = (restPenalty[s + 1] as number) + Math.min(...options.map((o) => o.penalty));
     const maxAccuracy = Math.max(...options.map((o) => o.accuracy));
     restAccuracy[s] = multiply ? (restAccuracy[s + 1] as number) * maxAccuracy : (restAccuracy[s + 1] as number) + weight * maxAccuracy;
   }

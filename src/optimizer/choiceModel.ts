@@ -54,6 +54,21 @@ export function slaAllowance(budgetMs: number): number {
   return budgetMs * (1 + 1e-12) + 1e-9;
 }
 
+/**
+ * Per stage s, the least that stages s… can add up to in one quantity (index n: 0): the bound a
+ * search cuts a partial config on (latency left against the SLA, penalty or cost left against
+ * the best found). Summed from the last stage back, the same way for every solver.
+ */
+export function restMinima(stages: readonly (readonly Option[])[], of: (o: Option) => number): Float64Array {
+  const rest = new Float64Array(stages.length + 1);
+  for (let s = stages.length - 1; s >= 0; s--) {
+    let least = Number.POSITIVE_INFINITY;
+    for (const o of stages[s] as Option[]) least = Math.min(least, of(o));
+    rest[s] = (rest[s + 1] as number) + least;
+  }
+  return rest;
+}
+
 /** Summed in stage order everywhere, so every solver judges the same float the same way. */
 export function latencyOf(options: readonly Option[]): number {
   let total = 0;

@@ -1,6 +1,6 @@
 import type { Decision } from '../model/decision.js';
 import type { Problem } from '../model/problem.js';
-import { buildChoiceModel, dominanceCriteria, latencyOf, objectiveOf, slaAllowance } from './choiceModel.js';
+import { buildChoiceModel, dominanceCriteria, latencyOf, objectiveOf, restMinima, slaAllowance } from './choiceModel.js';
 import { decide, evaluate } from './decide.js';
 import { solveMultipleChoice } from './highsSolver.js';
 import { buildOptions, type Option, removeDominated } from './options.js';
@@ -55,7 +55,7 @@ export function pipelineCandidates(problem: Problem, prune = true, limit = 500_0
   const model = buildChoiceModel(problem, stages);
   const criteria = dominanceCriteria(model);
   const options = (prune ? stages.map((s) => removeDominated(s, (o) => [...criteria(o), -o.cpu, -o.gpu])) : stages).map((s) => s.options);
-  const restLatency = options.map((_, s) => options.slice(s).reduce((t, stage) => t + Math.min(...stage.map((o) => o.latencyMs)), 0));
+  const restLatency = restMinima(options, (o) => o.latencyMs);
   const allowance = slaAllowance(model.budgetMs);
   const found: Candidate[] = [];
   const picked: Option[] = [];
@@ -74,7 +74,7 @@ export function pipelineCandidates(problem: Problem, prune = true, limit = 500_0
       return;
     }
     for (const o of options[s] ?? []) {
-      if (latency + o.latencyMs + (restLatency[s + 1] ?? 0) > allowance) continue;
+      if (latency + o.latencyMs + (restLatency[s + 1] as number) > allowance) continue;
       picked[s] = o;
       visit(s + 1, latency + o.latencyMs);
     }

@@ -1,4 +1,4 @@
-import { type ChoiceModel, chosen, latencyOf, linearValue, type Solution, slaAllowance } from './choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, linearValue, restMinima, type Solution, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 
 interface State {
@@ -21,10 +21,7 @@ export function solveParetoDp(model: ChoiceModel, limit = 20_000): Solution | un
   if (model.pas === 'multiply') return undefined;
   const n = model.stages.length;
   if (model.stages.some((options) => options.length === 0)) return { status: 'infeasible', work: 0 };
-  const restLatency = new Float64Array(n + 1);
-  for (let s = n - 1; s >= 0; s--) {
-    restLatency[s] = (restLatency[s + 1] as number) + Math.min(...(model.stages[s] as Option[]).map((o) => o.latencyMs));
-  }
+  const restLatency = restMinima(model.stages, (o) => o.latencyMs);
   // Rounding must never make this cut drop a state the exact check would accept.
   const allowance = slaAllowance(model.budgetMs);
   const fronts: State[][] = [[{ latency: 0, value: 0, parent: -1, option: -1 }]];

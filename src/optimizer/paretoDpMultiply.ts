@@ -1,4 +1,4 @@
-import { type ChoiceModel, chosen, latencyOf, objectiveOf, type Solution, slaAllowance } from './choiceModel.js';
+import { type ChoiceModel, chosen, latencyOf, objectiveOf, restMinima, type Solution, slaAllowance } from './choiceModel.js';
 import type { Option } from './options.js';
 import { solveParetoDp } from './paretoDp.js';
 
@@ -30,14 +30,12 @@ export function solveParetoDpMultiply(model: ChoiceModel, limit = 20_000): Solut
   if (model.pas !== 'multiply') return undefined;
   const n = model.stages.length;
   if (model.stages.some((options) => options.length === 0)) return { status: 'infeasible', work: 0 };
-  const restLatency = new Float64Array(n + 1);
-  const restPenalty = new Float64Array(n + 1);
+  const restLatency = restMinima(model.stages, (o) => o.latencyMs);
+  const restPenalty = restMinima(model.stages, (o) => o.penalty);
   const restAccuracy = new Float64Array(n + 1);
   restAccuracy[n] = 1;
   for (let s = n - 1; s >= 0; s--) {
     const options = model.stages[s] as Option[];
-    restLatency[s] = (restLatency[s + 1] as number) + Math.min(...options.map((o) => o.latencyMs));
-    restPenalty[s] = (restPenalty[s + 1] as number) + Math.min(...options.map((o) => o.penalty));
     restAccuracy[s] = (restAccuracy[s + 1] as number) * Math.max(...options.map((o) => o.accuracy));
   }
   const allowance = slaAllowance(model.budgetMs);
