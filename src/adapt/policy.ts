@@ -91,7 +91,8 @@ function shapeChoices(problem: Problem, variants: Config): { variant: string; sh
 function hpaConfig(atPeak: Problem, settings: HpaSettings): Config {
   // Its batch timeouts let a batch fill at the mean rate, as the HPA's throughput target assumes
   // full batches: a burst's shorter ones (fillRateRps) would send them out partial between bursts.
-  const sized = { ...atPeak, load: atPeak.load / settings.target, batchFillRps: atPeak.load / settings.target };
+  const load = atPeak.load / settings.target;
+  const sized = { ...atPeak, load, batchFillRps: load };
   for (const variants of variantChoices(sized)) {
     for (const shapes of shapeChoices(sized, variants)) {
       const decision = decide(restricted(sized, shapes), { explain: false });
