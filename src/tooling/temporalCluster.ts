@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,8 @@ export interface TemporalCluster {
   serverPid(): number;
   /** PostgreSQL's postmaster pid (its process group), changing with each start. */
   postgresPid(): number;
+  /** Settles when the server running now exits, with its exit code. */
+  serverExited(): Promise<number | null>;
   /** Stops the server (SIGTERM: graceful; SIGKILL: a crash) and waits until it is gone. */
   stopServer(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   startServer(): Promise<void>;
@@ -48,9 +50,15 @@ export interface TemporalCluster {
 }
 
 export interface TemporalClusterOptions {
-  /** An empty folder for PostgreSQL's data, the certificates, the config and the logs. */
+  /**
+   * The folder of PostgreSQL's data, the certificates, the config and the logs: empty for a new
+   * cluster, or one an earlier start left (its `cluster.json`), whose database, namespace and
+   * ports are kept.
+   */
   dir: string;
   namespace?: string;
+  /** The frontend's gRPC port (default: a free one below 32768, as the others). */
+  frontendPort?: number;
   /** How long the server may take to answer after a start (default 120 s). */
   readyTimeoutMs?: number;
 }
@@ -63,12 +71,7 @@ async function lowPort(taken: Set<number>): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) {
+    if (await portFree(port)) {
       taken.add(port);
       return port;
     }
@@ -83,7 +86,53 @@ async function asPostgresUser(): Promise<{ wrap: (command: string, args: string[
   return { wrap: (command, args) => ['runuser', ['-u', 'postgres', '--', command, ...args]], owner };
 }
 
+async function portFree(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
+
+/** A frontend port asked of a folder whose cluster serves on another: its clients know the old one. */
+export class ClusterPortError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly servesOn: number,
+    readonly asked: number,
+  ) {
+    super(
+      `frontendPort: the Temporal cluster in ${dir} serves on ${servesOn}, got ${asked} (ask for ${servesOn}, or delete the folder for a new cluster)`,
+    );
+    this.name = 'ClusterPortError';
+  }
+}
+
+/** What a start writes once the database holds its schemas, so the next start on the folder keeps them. */
+interface ClusterState {
+  postgresPort: number;
+  ports: Record<string, number>;
+}
+const STATE_FILE = 'cluster.json';
+
+async function readClusterState(dir: string): Promise<ClusterState | undefined> {
+  const text = await readFile(join(dir, STATE_FILE), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as ClusterState);
+}
+
+/** Ports for a new cluster: the frontend's as asked, the rest free ones below 32768. */
+async function newPorts(frontendPort: number | undefined): Promise<ClusterState> {
+  const taken = new Set<number>(frontendPort === undefined ? [] : [frontendPort]);
+  const postgresPort = await lowPort(taken);
+  const ports: Record<string, number> = { frontendHttp: await lowPort(taken) };
+  for (const service of SERVICES) {
+    ports[`${service}Grpc`] = service === 'frontend' && frontendPort !== undefined ? frontendPort : await lowPort(taken);
+    ports[`${service}Membership`] = await lowPort(taken);
+  }
+  return { postgresPort, ports };
+}
 
 function serverConfig(dir: string, certs: Certificates, postgresPort: number, ports: Record<string, number>): string {
   const tls = (side: 'frontend' | 'internode') => `    ${side}:
@@ -144,35 +193,49 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const pgData = join(pgDir, 'data');
   await mkdir(pgDir, { recursive: true });
   if (user.owner) await chown(pgDir, ...user.owner);
+  const [probe, probeArgs] = user.wrap('test', ['-w', pgDir]);
+  await run(probe, probeArgs).catch(() => {
+    throw new Error(`PostgreSQL's user cannot write ${pgDir}: a folder above it shuts others out (chmod o+x it, or choose another folder)`);
+  });
+  const earlier = await readClusterState(dir);
+  if (earlier && options.frontendPort !== undefined && earlier.ports.frontendGrpc !== options.frontendPort) {
+    throw new ClusterPortError(dir, earlier.ports.frontendGrpc as number, options.frontendPort);
+  }
+  const { postgresPort, ports } = earlier ?? (await newPorts(options.frontendPort));
+  for (const [name, port] of [['postgres', postgresPort], ...Object.entries(ports)] as const) {
+    if (!(await portFree(port))) {
+      throw new Error(
+        `port ${port} (${name}) of the Temporal cluster in ${dir} is in use: by another server, or one of this folder still running?`,
+      );
+    }
+  }
   const certsDir = join(dir, 'certs');
   await mkdir(certsDir, { recursive: true });
+  // Made anew at each start: they are valid for a day, and only this folder's server and clients use them.
   const certificates = await makeCertificates(certsDir);
-  const taken = new Set<number>();
-  const postgresPort = await lowPort(taken);
-  const ports: Record<string, number> = { frontendHttp: await lowPort(taken) };
-  for (const service of SERVICES) {
-    ports[`${service}Grpc`] = await lowPort(taken);
-    ports[`${service}Membership`] = await lowPort(taken);
-  }
   const address = `127.0.0.1:${ports.frontendGrpc}`;
   const serverLog = join(dir, 'temporal-server.log');
   const postgresLog = join(dir, 'postgres.log');
 
-  const pwFile = join(pgDir, 'password');
-  await writeFile(pwFile, 'temporal\n', { mode: 0o600 });
-  if (user.owner) await chown(pwFile, ...user.owner);
-  const [initdb, initdbArgs] = user.wrap(postgres.initdb, [
-    '-D',
-    pgData,
-    '-U',
-    'temporal',
-    '--pwfile',
-    pwFile,
-    '--auth=scram-sha-256',
-    '--encoding=UTF8',
-    '--no-sync',
-  ]);
-  await run(initdb, initdbArgs);
+  if (!earlier) {
+    // A start that failed before its schemas were in leaves a database nothing else uses: begin again.
+    await rm(pgData, { recursive: true, force: true });
+    const pwFile = join(pgDir, 'password');
+    await writeFile(pwFile, 'temporal\n', { mode: 0o600 });
+    if (user.owner) await chown(pwFile, ...user.owner);
+    const [initdb, initdbArgs] = user.wrap(postgres.initdb, [
+      '-D',
+      pgData,
+      '-U',
+      'temporal',
+      '--pwfile',
+      pwFile,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--no-sync',
+    ]);
+    await run(initdb, initdbArgs);
+  }
 
   let pg: ProcessGroup | undefined;
   const startPostgres = async () => {
@@ -281,10 +344,14 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       ['temporal', 'temporal'],
       ['temporal_visibility', 'visibility'],
     ] as const) {
-      await sqlTool(database, 'create-database');
-      await sqlTool(database, 'setup-schema', '-v', '0.0');
+      if (!earlier) {
+        await sqlTool(database, 'create-database');
+        await sqlTool(database, 'setup-schema', '-v', '0.0');
+      }
+      // Applies only the versions the database lacks: a kept database meets a newer server's schema.
       await sqlTool(database, 'update-schema', '-d', join(temporal.postgresSchemaDir, schema, 'versioned'));
     }
+    if (!earlier) await writeFile(join(dir, STATE_FILE), `${JSON.stringify({ postgresPort, ports }, null, 2)}\n`);
     // A new server knows no namespace yet: registered once its frontend answers, then usable
     // (with ipa's search attributes) once every service's namespace cache has it.
     const first = launchServer();
@@ -313,6 +380,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     postgresLog,
     serverPid: () => server?.pgid ?? 0,
     postgresPid: () => pg?.pgid ?? 0,
+    serverExited: () => server?.exited ?? Promise.resolve(null),
     stopServer,
     startServer,
     stopPostgres,
