@@ -81,14 +81,22 @@ const pct = (v: number) => `${formatNumber(v, 2)} %`;
 
 /**
  * "Beside the paper": the bursty averages of ipa and its baselines here and in IPA's paper in the
- * same relative terms, and where they part and why. Empty when the paper has no such pipeline or
- * the run lacks the bursty pattern or one of the four policies.
+ * same relative terms, and where they part and why. A line when the paper has no such pipeline;
+ * empty when the run lacks the bursty pattern or one of the four policies.
  */
 export function besideThePaper(paper: PaperResults, pipeline: string, results: readonly PatternResult[]): string[] {
   const bursty = results.find((r) => r.pattern.name === 'bursty');
   const theirs = paperRelative(paper, pipeline);
+  if (!theirs) {
+    const theirPipelines = Object.keys(paper.burstyAverages).filter((key) => !['kind', 'policies'].includes(key));
+    return [
+      '## Beside the paper',
+      '',
+      `IPA's paper has no \`${pipeline}\` pipeline (its pipelines: ${theirPipelines.join(', ')}); \`ipa simulate --pipeline video\` puts ipa beside the paper's video figures.`,
+    ];
+  }
   const ours = bursty && simulatedRelative(bursty);
-  if (!theirs || !ours) return [];
+  if (!ours) return [];
   const rows: Array<[string, string, string]> = [
     [
       'ipa accuracy gain over fa2-low, share of fa2-low → fa2-high',

@@ -44,14 +44,20 @@ describe('ipa beside the paper', () => {
     assert.match(text, /Accuracy share 0\.8 against 0\.39/);
   });
 
-  it('writes nothing for a pipeline the paper lacks, or a run without bursty or one of the four policies', async () => {
+  it('writes nothing for a run without bursty or one of the four policies', async () => {
     const paper = await loadPaperResults();
     const two = bursty({
       ipa: { meanPas: 0.3, meanCost: 1, violationPercent: 0 },
       'fa2-low': { meanPas: 0.1, meanCost: 1, violationPercent: 0 },
     });
     assert.deepEqual(besideThePaper(paper, 'video', [two]), []);
-    assert.deepEqual(besideThePaper(paper, 'text', [two]), []);
     assert.deepEqual(besideThePaper(paper, 'video', []), []);
+  });
+
+  it("says so for a pipeline the paper lacks, naming the paper's pipelines", async () => {
+    const paper = await loadPaperResults();
+    const text = besideThePaper(paper, 'text', []).join('\n');
+    assert.match(text, /^## Beside the paper$/m);
+    assert.match(text, /IPA's paper has no `text` pipeline \(its pipelines: video, audio-qa, audio-sent, sum-qa, nlp\)/);
   });
 });
