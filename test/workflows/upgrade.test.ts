@@ -12,7 +12,7 @@ import type { adaptPipeline } from '../../src/workflows/adaptPipeline.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { waitUntilAsync } from '../helpers/processes.js';
 import { startTestServer, startTraceLoop } from '../helpers/temporal.js';
-import { HISTORIES_DIR } from '../histories/recordHistories.js';
+import { recordedHistories } from '../histories/recordedHistories.js';
 
 /**
  * "Upgrading ipa" shown once: a later build adds a command to every step (a 1-ms timer after
@@ -37,13 +37,7 @@ function build(name: string, change: string): string {
   return dir;
 }
 
-const histories = () =>
-  readdirSync(HISTORIES_DIR)
-    .filter((f) => f.startsWith('adapt-') && f.endsWith('.json'))
-    .map((f) => ({
-      workflowId: `history-${f.replace(/\.json$/, '')}`,
-      history: JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8')) as unknown,
-    }));
+const histories = () => recordedHistories((scenario) => scenario.startsWith('adapt-'));
 
 async function replayErrors(dir: string): Promise<string[]> {
   const errors: string[] = [];
