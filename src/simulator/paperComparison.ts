@@ -25,7 +25,8 @@ export interface PaperResults {
   source: string;
   burstyAverages: { policies: PaperPolicy[] } & Record<string, PaperBursty | PaperPolicy[]>;
   predictorAblationBursty: { metric: string } & Record<string, [lstm: number, reactive: number] | string>;
-  decisionTimeGurobi: { points: Array<{ stages: number; variants: number; seconds: number }>; text: string };
+  /** Fig. 13's points; `under`: a bound from the text ("less than two seconds"), not a reading. */
+  decisionTimeGurobi: { points: Array<{ stages: number; variants: number; seconds: number; under?: boolean }>; text: string };
 }
 
 export async function loadPaperResults(file = PAPER_RESULTS_FILE): Promise<PaperResults> {

@@ -317,7 +317,7 @@ describe('ipa simulate --study', () => {
     assert.match(report, /ipa over the floor at its PAS %/);
   });
 
-  it("scaling: decision time from 2×2 to 10×10, sum and multiply, the paper's Gurobi point beside it; no pipeline needed", async () => {
+  it("scaling: decision time from 2×2 to 10×10, sum and multiply, the paper's Gurobi times beside it; no pipeline needed", async () => {
     const { rows, files, report } = await study('scaling');
     for (const pas of ['sum', 'multiply']) {
       const mine = rows.filter((r) => r.pas === pas);
@@ -329,5 +329,9 @@ describe('ipa simulate --study', () => {
     }
     assert.deepEqual(files, ['report.html', 'report.md', 'scaling.png', 'scaling.svg']);
     assert.match(report, /At 9 × 9: PAS sum [\d.]+ ms, multiply [\d.]+ ms, against the paper's 2\.2 s with Gurobi/);
+    assert.match(report, /At 10 × 10: PAS sum [\d.]+ ms, multiply [\d.]+ ms, against the paper's under 2 s with Gurobi: at most [\d,]+×/);
+    const svg = await readFile(join(dir, 'scaling', 'scaling.svg'), 'utf8');
+    assert.match(svg, /IPA's paper \(Gurobi\), Fig\. 13/);
+    assert.match(svg, /IPA's paper, upper bound/);
   });
 });
