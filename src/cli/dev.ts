@@ -47,8 +47,8 @@ async function dev(opts: DevOptions): Promise<void> {
     await serveQueues(remote, queues, stop, metricsOptions(opts));
     return;
   }
-  if (serverKind === 'cluster') return devCluster(opts, queues, stop);
   const stateDir = resolve(opts.stateDir);
+  if (serverKind === 'cluster') return devCluster(opts, stateDir, queues, stop);
   const live = await liveDevServer(stateDir);
   if (live) {
     if (!opts.attach) throw new DevServerInUseError(stateDir, live);
@@ -91,10 +91,9 @@ async function dev(opts: DevOptions): Promise<void> {
  * `--server cluster`: the Temporal server as production runs it (see temporalCluster.ts), in
  * `--state-dir`/cluster, kept from one start to the next as the dev server's SQLite file is.
  */
-async function devCluster(opts: DevOptions, queues: QueueName[], stop: Promise<NodeJS.Signals>): Promise<void> {
+async function devCluster(opts: DevOptions, stateDir: string, queues: QueueName[], stop: Promise<NodeJS.Signals>): Promise<void> {
   if (opts.attach)
     throw new Error('--attach: only with --server dev; for a second worker on the cluster, run `ipa worker` with its TEMPORAL_* settings');
-  const stateDir = resolve(opts.stateDir);
   const cluster = await startTemporalCluster({ dir: join(stateDir, 'cluster'), frontendPort: portFlag('--port', opts.port) }).catch(
     (err: Error) => {
       if (err instanceof ClusterPortError) {

@@ -15,3 +15,12 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether `port` on loopback can be bound now: nothing listens there (the same race as freePort). */
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { pollUntil } from '../common/pollUntil.js';
 import { connectClient, type TemporalSettings, temporalSettingsFromEnv } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import { type Certificates, makeCertificates } from './certificates.js';
+import { portIsFree } from './freePort.js';
 import { logTail } from './logTail.js';
 import { type ProcessGroup, startProcessGroup } from './processGroup.js';
 import { findPostgres, type PostgresBinaries } from './setup/postgres.js';
@@ -71,7 +71,7 @@ async function lowPort(taken: Set<number>): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     if (taken.has(port)) continue;
-    if (await portFree(port)) {
+    if (await portIsFree(port)) {
       taken.add(port);
       return port;
     }
@@ -84,14 +84,6 @@ async function asPostgresUser(): Promise<{ wrap: (command: string, args: string[
   const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
   const owner: [number, number] = [await id('-u'), await id('-g')];
   return { wrap: (command, args) => ['runuser', ['-u', 'postgres', '--', command, ...args]], owner };
-}
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 const SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
@@ -203,7 +195,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   }
   const { postgresPort, ports } = earlier ?? (await newPorts(options.frontendPort));
   for (const [name, port] of [['postgres', postgresPort], ...Object.entries(ports)] as const) {
-    if (!(await portFree(port))) {
+    if (!(await portIsFree(port))) {
       throw new Error(
         `port ${port} (${name}) of the Temporal cluster in ${dir} is in use: by another server, or one of this folder still running?`,
       );

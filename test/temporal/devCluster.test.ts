@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { projectRoot } from '../../src/common/paths.js';
 import type { DecisionRecord } from '../../src/model/decisionRecord.js';
+import { portIsFree } from '../../src/tooling/freePort.js';
 import { ipaWithEnv } from '../helpers/ipa.js';
 import { freePort } from '../helpers/ports.js';
 import { groupAlive, type Started, startInGroup, waitUntil, waitUntilAsync } from '../helpers/processes.js';
@@ -16,17 +16,6 @@ import { groupAlive, type Started, startInGroup, waitUntil, waitUntilAsync } fro
  * server, its state kept in --state-dir from one start to the next. Clients reach it only with the
  * settings it writes to env.sh.
  */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 describe('ipa dev --server cluster', () => {
   let stateDir: string;
   const started: Started[] = [];
@@ -79,7 +68,7 @@ describe('ipa dev --server cluster', () => {
       ports: Record<string, number>;
     };
     for (const port of [state.postgresPort, ...Object.values(state.ports)]) {
-      assert.equal(await listening(port), false, `port ${port} still listens after Ctrl-C`);
+      assert.ok(await portIsFree(port), `port ${port} still held after Ctrl-C`);
     }
   }
 

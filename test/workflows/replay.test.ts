@@ -19,11 +19,10 @@ describe('recorded histories replay on the current workflow code', { timeout: 30
   it('has the histories of every scenario, for each recorded version', () => {
     const versions = historyVersions();
     assert.ok(versions.length >= 2, `versions recorded: ${versions.join(', ')}`);
+    const histories = recordedHistories();
     for (const version of versions) {
       assert.deepEqual(
-        recordedHistories()
-          .filter((h) => h.version === version)
-          .map((h) => h.scenario),
+        histories.filter((h) => h.version === version).map((h) => h.scenario),
         [...SCENARIO_NAMES].sort(),
         `test/histories/${version}`,
       );
